@@ -1,0 +1,187 @@
+"""Files in, clauses in the index out: parse every file, resolve cross-references, embed, write.
+
+Each file is parsed on its own; a file that fails is reported with its reason and the batch
+goes on. Parsing happens for the whole batch first, so cross-references between laws in the
+same batch (법 ↔ 시행령 ↔ 시행규칙) resolve to clause ids. A document's points are written
+only after all of its vectors exist, and clauses whose content hash is already in the index
+are not rewritten; the embedding cache makes re-embedding unchanged text free.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.errors import IngestError
+from ingest.statutes import ParsedLaw, detect_format, parse_statute
+from ingest.statutes.references import resolve_references
+from retrieval.citations import point_id
+from retrieval.embeddings import Embedder
+from retrieval.index import Index, make_point
+from retrieval.models import Clause, SearchFilters, passage_text
+from retrieval.sparse import SparseEncoder
+
+SUPPORTED_SUFFIXES = (".md", ".xml", ".json")
+UPSERT_BATCH = 128
+Progress = Callable[[int], None]
+
+
+@dataclass
+class FileResult:
+    """What happened to one input file; the CLI prints one table row per result."""
+
+    path: Path
+    status: str = "ok"  # ok | unchanged | failed
+    format: str = ""
+    title: str = ""
+    articles: int = 0
+    clauses: int = 0
+    supplementary: int = 0
+    written: int = 0
+    removed: int = 0
+    error: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class IngestReport:
+    files: list[FileResult] = field(default_factory=list)
+    embedded: int = 0
+    embedding_seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [f for f in self.files if f.status == "failed"]
+
+
+def discover(paths: Iterable[Path]) -> list[Path]:
+    """Files given directly, and the supported files inside folders (recursively, sorted)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES))
+        else:
+            found.append(path)
+    return found
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def parse_files(files: Sequence[Path]) -> tuple[list[tuple[FileResult, ParsedLaw]], list[FileResult]]:
+    parsed: list[tuple[FileResult, ParsedLaw]] = []
+    failed: list[FileResult] = []
+    for path in files:
+        result = FileResult(path)
+        started = time.perf_counter()
+        try:
+            if not path.exists():
+                raise IngestError(f"{path}: no such file")
+            result.format = detect_format(path)
+            law = parse_statute(path)
+        except IngestError as exc:
+            result.status, result.error = "failed", str(exc)
+            failed.append(result)
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            result.status, result.error = "failed", f"cannot read {path.name}: {exc}"
+            failed.append(result)
+            continue
+        result.title = law.title
+        result.articles = law.counts.get("articles", 0)
+        result.clauses = len(law.clauses)
+        result.supplementary = len(law.supplementary)
+        result.seconds = time.perf_counter() - started
+        parsed.append((result, law))
+    return parsed, failed
+
+
+def _known_targets(clauses: Iterable[Clause], index: Index) -> dict[tuple[str, str, str | None], str]:
+    known: dict[tuple[str, str, str | None], str] = {}
+    for payload in index.scroll():
+        known.setdefault((payload["law"], payload["article"], payload.get("paragraph")), payload["clause_id"])
+    for c in clauses:
+        if not c.supplementary:
+            known[(c.law, c.article, c.paragraph)] = c.clause_id
+    return known
+
+
+def ingest_paths(
+    paths: Sequence[Path],
+    *,
+    index: Index,
+    embedder: Embedder,
+    encoder: SparseEncoder,
+    on_start: Callable[[int], None] | None = None,
+    on_file: Callable[[FileResult], None] | None = None,
+    on_progress: Progress | None = None,
+) -> IngestReport:
+    """Parse, resolve, embed and write every file; never raises for a bad file."""
+    report = IngestReport()
+    parsed, failed = parse_files(discover(paths))
+    report.files.extend(failed)
+    for result in failed:
+        if on_file:
+            on_file(result)
+    if on_start:
+        on_start(sum(len(law.clauses) + len(law.supplementary) for _, law in parsed))
+    known = _known_targets((c for _, law in parsed for c in law.clauses), index)
+    for result, law in parsed:
+        clauses = resolve_references([*law.clauses, *law.supplementary], known)
+        write_document(clauses, result, index=index, embedder=embedder, encoder=encoder, report=report,
+                       on_progress=on_progress)
+        report.files.append(result)
+        if on_file:
+            on_file(result)
+    index.flush()
+    return report
+
+
+def write_document(
+    clauses: Sequence[Clause],
+    result: FileResult,
+    *,
+    index: Index,
+    embedder: Embedder,
+    encoder: SparseEncoder,
+    report: IngestReport,
+    on_progress: Progress | None = None,
+) -> None:
+    """Embed and write one document's clauses; drop its points that no longer exist."""
+    started = time.perf_counter()
+    texts = [passage_text(c) for c in clauses]
+    hashes = [content_hash(t + c.model_dump_json()) for t, c in zip(texts, clauses, strict=True)]
+    ids = [point_id(c.clause_id) for c in clauses]
+    current = {p["clause_id"]: p.get("content_hash") for p in index.retrieve(ids)}
+    todo = [i for i, c in enumerate(clauses) if current.get(c.clause_id) != hashes[i]]
+    if on_progress and len(todo) < len(clauses):
+        on_progress(len(clauses) - len(todo))
+    points = []
+    for start in range(0, len(todo), UPSERT_BATCH):
+        batch = todo[start : start + UPSERT_BATCH]
+        t0 = time.perf_counter()
+        dense = embedder.embed([texts[i] for i in batch], kind="passage")
+        report.embedding_seconds += time.perf_counter() - t0
+        sparse = encoder.encode_documents([texts[i] for i in batch])
+        points += [make_point(clauses[i], dense[j].tolist(), sparse[j], hashes[i]) for j, i in enumerate(batch)]
+        report.embedded += len(batch)
+        if on_progress:
+            on_progress(len(batch))
+    for start in range(0, len(points), UPSERT_BATCH):
+        index.upsert(points[start : start + UPSERT_BATCH])
+    keep = set(ids)
+    stale = [
+        p["clause_id"]
+        for doc_id in {c.doc_id for c in clauses}
+        for p in index.scroll(SearchFilters(doc_id=doc_id, include_supplementary=True))
+        if point_id(p["clause_id"]) not in keep
+    ]
+    index.delete([point_id(c) for c in stale])
+    result.written, result.removed = len(todo), len(stale)
+    if not todo and not stale:
+        result.status = "unchanged"
+    result.seconds += time.perf_counter() - started

@@ -1,0 +1,210 @@
+"""`kmed`: ingest statutes, search them, evaluate retrieval, serve the API.
+
+The composition root: it alone imports ingest, retrieval and service together. Each
+command validates its input, builds what it needs from settings, calls one library
+function and prints. Errors become one clean line and an exit code:
+1 some input files failed, 2 bad usage or input, 3 index unavailable, 4 configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from retrieval.errors import ConfigurationError, IndexUnavailable, InvalidQuery, KmedError, NotFound
+from retrieval.models import SearchFilters
+from retrieval.settings import Settings, load_settings
+
+app = typer.Typer(
+    help="Korean medical knowledge service: clause-cited hybrid search over statutes and guidelines.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+EXIT_CODES = {InvalidQuery: 2, NotFound: 2, IndexUnavailable: 3, ConfigurationError: 4}
+
+
+def _fail(exc: KmedError) -> typer.Exit:
+    err.print(f"[red]error:[/red] {exc}")
+    code = next((c for t, c in EXIT_CODES.items() if isinstance(exc, t)), 1)
+    return typer.Exit(code)
+
+
+def _settings(data_dir: Path | None) -> Settings:
+    return load_settings(data_dir=data_dir) if data_dir else load_settings()
+
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Index and cache folder (default: KMED_DATA_DIR or ./data).")
+]
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Statute files (Markdown, law.go.kr XML/JSON) or folders.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Parse, embed and index statute files; a failing file is reported and the batch goes on."""
+    from ingest.pipeline import discover, ingest_paths
+    from retrieval.runtime import build_dense, build_encoder, open_for_writing
+
+    settings = _settings(data_dir)
+    files = discover(paths)
+    if not files:
+        err.print("error: no supported files found (.md, .xml, .json) in the given paths")
+        raise typer.Exit(2)
+    try:
+        embedder = build_dense(settings)
+        index = open_for_writing(settings, embedder)
+    except KmedError as exc:
+        raise _fail(exc) from exc
+    encoder = build_encoder(settings)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("parsing", total=None)
+
+        def on_file(result: object) -> None:
+            progress.console.print(_file_line(result))
+
+        def on_progress(n: int) -> None:
+            progress.update(task, description="embedding clauses", advance=n)
+
+        def on_start(total: int) -> None:
+            progress.update(task, total=total)
+
+        report = ingest_paths(
+            files,
+            index=index,
+            embedder=embedder,
+            encoder=encoder,
+            on_start=on_start,
+            on_file=on_file,
+            on_progress=on_progress,
+        )
+    index.close()
+    table = Table(title=f"ingested into {settings.index.qdrant_url or settings.data_dir}")
+    for col in ("file", "status", "format", "law", "articles", "clauses", "부칙", "written", "removed"):
+        table.add_column(col)
+    for r in report.files:
+        table.add_row(
+            r.path.name, r.status, r.format, r.title, str(r.articles), str(r.clauses),
+            str(r.supplementary), str(r.written), str(r.removed),
+        )
+    out.print(table)
+    out.print(f"{len(report.files) - len(report.failed)} ok, {len(report.failed)} failed; {report.embedded} embedded")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _file_line(result: object) -> str:
+    r = result  # FileResult; typed loosely to keep ingest out of this module's import time
+    if getattr(r, "status", "") == "failed":
+        return f"[red]✗[/red] {r.path}: {r.error}"  # type: ignore[attr-defined]
+    return f"[green]✓[/green] {r.path.name}: {r.title}, {r.clauses} clauses ({r.status})"  # type: ignore[attr-defined]
+
+
+@app.command()
+def search(
+    question: Annotated[str, typer.Argument(help="Question in Korean.")],
+    k: Annotated[int, typer.Option("--k", help="Number of clauses to return.")] = 5,
+    mode: Annotated[str, typer.Option("--mode", help="hybrid, dense or sparse.")] = "hybrid",
+    law: Annotated[str | None, typer.Option("--law", help="Only this Act (e.g. 의료법), with its 시행령/시행규칙.")] = None,
+    level: Annotated[str | None, typer.Option("--level", help="법률, 시행령 or 시행규칙.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the hits as JSON.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Search the index and print the best clauses with their citations."""
+    from retrieval.runtime import build_searcher
+    from retrieval.search import search as run_search
+
+    if mode not in ("hybrid", "dense", "sparse"):
+        err.print(f"error: --mode must be hybrid, dense or sparse, not {mode!r}")
+        raise typer.Exit(2)
+    try:
+        searcher = build_searcher(_settings(data_dir))
+        hits = run_search(searcher, question, k=k, mode=mode, filters=SearchFilters(law=law, level=level))  # type: ignore[arg-type]
+    except KmedError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        sys.stdout.write(json.dumps([h.model_dump(mode="json") for h in hits], ensure_ascii=False) + "\n")
+        return
+    if not hits:
+        out.print("근거를 찾지 못했습니다 (no matching clause).")
+    for hit in hits:
+        out.print(f"[bold]{hit.rank}. {hit.clause.label}[/bold] ({hit.clause.article_title}) score={hit.score:.4f}")
+        out.print(f"   {hit.clause.text[:300]}")
+
+
+@app.command("eval")
+def evaluate(
+    qa_file: Annotated[Path, typer.Argument(help="QA set in JSON Lines (format: shared/eval/README.md).")],
+    k: Annotated[int, typer.Option("--k", help="Clauses retrieved per question.")] = 10,
+    modes: Annotated[str, typer.Option("--modes", help="Comma-separated: hybrid,dense,sparse.")] = "hybrid,dense,sparse",
+    types: Annotated[str | None, typer.Option("--types", help="Only these item types, e.g. statute.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Measure hit@1/5/10 and MRR@10 of each search mode on a QA set."""
+    from retrieval.evaluation import evaluate as run_eval
+    from retrieval.evaluation import load_qa
+    from retrieval.runtime import build_searcher
+    from retrieval.search import search as run_search
+
+    mode_list = [m.strip() for m in modes.split(",") if m.strip()]
+    if not mode_list or any(m not in ("hybrid", "dense", "sparse") for m in mode_list):
+        err.print(f"error: --modes takes hybrid, dense and/or sparse, not {modes!r}")
+        raise typer.Exit(2)
+    if not qa_file.is_file():
+        err.print(f"error: {qa_file}: no such file")
+        raise typer.Exit(2)
+    try:
+        items = load_qa(qa_file)
+        searcher = build_searcher(_settings(data_dir))
+        result = run_eval(
+            items,
+            lambda q, m: run_search(searcher, q, k=k, mode=m),  # type: ignore[arg-type]
+            mode_list,
+            types=types.split(",") if types else None,
+        )
+    except KmedError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        public = {key: result[key] for key in ("n_answerable", "modes", "misses")}
+        sys.stdout.write(json.dumps(public, ensure_ascii=False) + "\n")
+        return
+    table = Table(title=f"{qa_file.name}: {result['n_answerable']} answerable items, k={k}")
+    for col in ("mode", "type", "hit@1", "hit@5", "hit@10", "mrr@10"):
+        table.add_column(col)
+    for mode in mode_list:
+        rows = [("all", result["modes"][mode]), *result["by_type"][mode].items()]
+        for kind, m in rows:
+            table.add_row(mode, kind, *(f"{m[c]:.2f}" for c in ("hit@1", "hit@5", "hit@10", "mrr@10")))
+    out.print(table)
+    out.print(f"missed by {mode_list[0]} in the top {k}: {', '.join(result['misses']) or 'none'}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    data_dir: DataDir = None,
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from service.app import create_app
+
+    settings = _settings(data_dir)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+if __name__ == "__main__":
+    app()

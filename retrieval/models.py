@@ -1,0 +1,105 @@
+"""The shared vocabulary: what ingestion writes and what search returns.
+
+A `Clause` is one retrieval unit: one 항 of a statute article, or the whole 조 when the
+article has no numbered 항. `ingest` builds clauses, `retrieval` indexes and returns them
+as `Hit`s, `service` serialises them. Nothing here knows about Qdrant.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DocType = Literal["statute", "guideline"]
+SearchMode = Literal["hybrid", "dense", "sparse"]
+
+
+class Item(BaseModel):
+    """A 호 (numbered item) inside a clause, with its 목 kept in its text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    number: str = Field(description="호 label as cited, e.g. '제3호' or '제3호의2'.")
+    text: str = Field(description="Item text including its 목 lines (가. 나. ...), amendment notes removed.")
+
+
+class Reference(BaseModel):
+    """A cross-reference found in a clause's text, e.g. '같은 법 시행규칙 제15조제1항'."""
+
+    model_config = ConfigDict(frozen=True)
+
+    raw: str = Field(description="The reference as written in the clause.")
+    law: str = Field(description="Full title of the law referred to (resolved from 법/영/규칙/「…」).")
+    article: str = Field(description="Article label, e.g. '제22조의2'.")
+    paragraph: str | None = Field(default=None, description="Paragraph label, e.g. '제2항'.")
+    item: str | None = Field(default=None, description="Item label, e.g. '제3호'.")
+    target_id: str | None = Field(default=None, description="Clause id of the target when it is in the index.")
+
+
+class Clause(BaseModel):
+    """One citable, searchable unit of a statute."""
+
+    model_config = ConfigDict(frozen=True)
+
+    clause_id: str = Field(description="Stable id from (law id or title, level, 조, 조의, 항); same across re-ingestion.")
+    doc_id: str = Field(description="Stable id of the document (one law at one level).")
+    doc_type: DocType = "statute"
+    law: str = Field(description="Full title of this law, e.g. '의료법 시행규칙'.")
+    act: str = Field(description="Title of the parent Act, e.g. '의료법' (equal to `law` for a 법률).")
+    level: str = Field(description="법률 / 시행령 / 시행규칙, or 대통령령 / 총리령 / 보건복지부령 for stand-alone rules.")
+    article: str = Field(description="Article label, e.g. '제11조의2'.")
+    article_title: str = Field(default="", description="Article heading, e.g. '처방전 대리수령'.")
+    paragraph: str | None = Field(default=None, description="Paragraph label '제2항', or None for a whole-article unit.")
+    headings: list[str] = Field(default_factory=list, description="Enclosing 편/장/절/관 headings, outermost first.")
+    items: list[Item] = Field(default_factory=list, description="호 of this unit in order.")
+    text: str = Field(description="Searchable body (paragraph text with its items), amendment notes removed.")
+    notes: list[str] = Field(default_factory=list, description="Amendment notes removed from text, e.g. '<개정 2020.3.4>'.")
+    label: str = Field(description="Canonical citation in law.go.kr style, e.g. '의료법 시행규칙 제11조의2제2항'.")
+    supplementary: bool = Field(default=False, description="True for 부칙 clauses (excluded from search by default).")
+    references: list[Reference] = Field(default_factory=list, description="Cross-references found in the text.")
+    law_id: str | None = Field(default=None, description="law.go.kr 법령ID when known.")
+    mst: str | None = Field(default=None, description="law.go.kr 법령MST (version serial) when known.")
+    promulgated: date | None = Field(default=None, description="공포일자.")
+    effective: date | None = Field(default=None, description="시행일자.")
+    source: str = Field(default="", description="File the clause was read from.")
+
+    @property
+    def unit_header(self) -> str:
+        """The line that makes a chunk stand alone: law, level context, article and title."""
+        title = f"({self.article_title})" if self.article_title else ""
+        paragraph = self.paragraph or ""
+        return f"{self.law} {self.article}{title} {paragraph}".rstrip()
+
+
+class SearchFilters(BaseModel):
+    """Restrictions applied inside the index, not after it."""
+
+    law: str | None = Field(default=None, description="Parent Act title or full law title, e.g. '의료법'.")
+    level: str | None = Field(default=None, description="법률 / 시행령 / 시행규칙.")
+    doc_type: DocType | None = Field(default=None, description="statute or guideline.")
+    doc_id: str | None = Field(default=None, description="One document only.")
+    as_of: date | None = Field(default=None, description="Only units in force on this date (시행일자 ≤ as_of).")
+    include_supplementary: bool = Field(default=False, description="Include 부칙 clauses.")
+
+
+class Hit(BaseModel):
+    """A clause returned by search, with the score the fusion gave it."""
+
+    clause: Clause
+    score: float
+    rank: int
+
+
+def passage_text(clause: Clause) -> str:
+    """What is embedded and sparse-encoded for a clause: header, headings, then the body.
+
+    The header (law, article, title, paragraph) makes a lone paragraph stand on its own;
+    chapter headings add the topic that the paragraph's words often leave implicit.
+    """
+    lines = [clause.unit_header]
+    if clause.headings:
+        lines.append(" > ".join(clause.headings))
+    lines.append(clause.text)
+    return "\n".join(lines)

@@ -1,0 +1,73 @@
+"""Builds the heavy objects (Kiwi, encoder, embedder, index) from settings, once per process.
+
+Entry points (CLI, app factory, tests) call these; nothing is built at import time.
+The index remembers which embedder and sparse variant wrote it (`<collection>.meta.json`),
+so a search with other settings fails with a clear message instead of wrong scores.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from retrieval.embeddings import Embedder, build_embedder
+from retrieval.errors import ConfigurationError
+from retrieval.index import Index, open_index
+from retrieval.index.schema import SCHEMA_VERSION
+from retrieval.search import Searcher
+from retrieval.settings import Settings
+from retrieval.sparse import SparseEncoder
+from retrieval.text import KoreanTokenizer
+
+
+def build_encoder(settings: Settings) -> SparseEncoder:
+    tokenizer = KoreanTokenizer(settings.text.user_dictionaries)
+    return SparseEncoder(tokenizer, settings.text)
+
+
+def build_dense(settings: Settings) -> Embedder:
+    return build_embedder(settings.embedding, settings.data_dir / "cache")
+
+
+def _meta_path(settings: Settings) -> Path:
+    return settings.data_dir / "index" / f"{settings.index.collection}.meta.json"
+
+
+def index_meta(settings: Settings, embedder: Embedder) -> dict[str, object]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "embedder": embedder.name,
+        "dim": embedder.dim,
+        "sparse_variant": settings.text.sparse_variant,
+        "bm25": [settings.text.bm25_k1, settings.text.bm25_b, settings.text.bm25_avg_len],
+    }
+
+
+def check_meta(settings: Settings, embedder: Embedder, *, write: bool) -> None:
+    """Refuse to mix vectors of different models or term schemes in one collection."""
+    path = _meta_path(settings)
+    wanted = index_meta(settings, embedder)
+    if path.exists():
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        differs = {k: (stored.get(k), v) for k, v in wanted.items() if stored.get(k) != v}
+        if differs:
+            detail = ", ".join(f"{k}: index has {a!r}, settings say {b!r}" for k, (a, b) in differs.items())
+            raise ConfigurationError(
+                f"the index was built with other settings ({detail}). Use the same settings, "
+                f"or rebuild: delete {path.parent} and run `kmed ingest` again."
+            )
+    elif write:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(wanted, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def open_for_writing(settings: Settings, embedder: Embedder) -> Index:
+    check_meta(settings, embedder, write=True)
+    return open_index(settings, dim=embedder.dim, create=True)
+
+
+def build_searcher(settings: Settings, *, embedder: Embedder | None = None) -> Searcher:
+    embedder = embedder or build_dense(settings)
+    index = open_index(settings)
+    check_meta(settings, embedder, write=False)
+    return Searcher(index, embedder, build_encoder(settings), settings.index, settings.max_question_chars)

@@ -1,0 +1,74 @@
+"""Hybrid search: one question, dense and sparse prefetches, fused inside Qdrant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from retrieval.embeddings import Embedder
+from retrieval.errors import InvalidQuery
+from retrieval.index import Index, QueryPlan, clause_from_payload
+from retrieval.models import Hit, SearchFilters, SearchMode
+from retrieval.settings import IndexSettings
+from retrieval.sparse import SparseEncoder
+
+MAX_K = 100
+
+
+@dataclass(frozen=True)
+class Searcher:
+    """The heavy objects a search needs, built once by an entry point and shared."""
+
+    index: Index
+    embedder: Embedder
+    encoder: SparseEncoder
+    settings: IndexSettings
+    max_question_chars: int = 2000
+
+
+def validate_question(question: str, max_chars: int) -> str:
+    text = question.strip()
+    if not text:
+        raise InvalidQuery("the question is empty: type a question in Korean, e.g. '진료기록부 보존 기간은?'")
+    if len(text) > max_chars:
+        raise InvalidQuery(
+            f"the question has {len(text)} characters; the limit is {max_chars}. Ask about one point at a time."
+        )
+    return text
+
+
+def plan_query(
+    searcher: Searcher, question: str, *, k: int, mode: SearchMode, filters: SearchFilters
+) -> QueryPlan:
+    settings = searcher.settings
+    dense = searcher.embedder.embed([question], kind="query")[0].tolist() if mode != "sparse" else None
+    sparse = searcher.encoder.encode_query(question) if mode != "dense" else None
+    return QueryPlan(
+        mode=mode,
+        limit=k,
+        filters=filters,
+        dense=dense,
+        sparse=sparse,
+        fusion=settings.fusion,
+        rrf_k=settings.rrf_k,
+        weights=(settings.dense_weight, settings.sparse_weight),
+        prefetch=max(settings.prefetch, k),
+    )
+
+
+def search(
+    searcher: Searcher,
+    question: str,
+    *,
+    k: int = 10,
+    mode: SearchMode = "hybrid",
+    filters: SearchFilters | None = None,
+) -> list[Hit]:
+    """The k best clauses for a question; no evidence is an empty list, not an error."""
+    text = validate_question(question, searcher.max_question_chars)
+    if not 1 <= k <= MAX_K:
+        raise InvalidQuery(f"k must be between 1 and {MAX_K}, got {k}")
+    plan = plan_query(searcher, text, k=k, mode=mode, filters=filters or SearchFilters())
+    return [
+        Hit(clause=clause_from_payload(payload), score=score, rank=rank)
+        for rank, (payload, score) in enumerate(searcher.index.query(plan), start=1)
+    ]

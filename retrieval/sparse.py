@@ -1,0 +1,87 @@
+"""BM25 sparse vectors whose IDF is left to Qdrant (`Modifier.IDF`).
+
+As in fastembed's Bm25, a document's value for a term is its BM25 term-frequency part,
+``tf·(k1+1) / (tf + k1·(1 − b + b·len/avg_len))``; a query's terms weigh 1 each (lay-term
+expansions less), so Qdrant's dot product with IDF applied gives the BM25 score.
+Terms are hashed to 31-bit indices with blake2b: stable across processes and versions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from retrieval.settings import SparseVariant, TextSettings
+from retrieval.text import Analysis, KoreanTokenizer
+
+
+@dataclass(frozen=True)
+class SparseVector:
+    indices: list[int]
+    values: list[float]
+
+
+def term_index(term: str) -> int:
+    return int.from_bytes(hashlib.blake2b(term.encode(), digest_size=4).digest(), "little") & 0x7FFFFFFF
+
+
+def load_synonyms(path: Path | None) -> dict[str, list[str]]:
+    """lay<TAB>legal[<TAB>legal...] rows; '#' starts a comment."""
+    if path is None or not path.exists():
+        return {}
+    table: dict[str, list[str]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        cols = [c.strip() for c in line.split("\t") if c.strip()]
+        if len(cols) >= 2:
+            table.setdefault(cols[0], []).extend(cols[1:])
+    return table
+
+
+class SparseEncoder:
+    """Documents and queries to sparse vectors through the one shared tokenizer."""
+
+    def __init__(
+        self,
+        tokenizer: KoreanTokenizer,
+        settings: TextSettings,
+        *,
+        synonyms: dict[str, list[str]] | None = None,
+        expansion_weight: float = 0.5,
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.variant: SparseVariant = settings.sparse_variant
+        self.k1, self.b, self.avg_len = settings.bm25_k1, settings.bm25_b, settings.bm25_avg_len
+        self.synonyms = synonyms if synonyms is not None else load_synonyms(settings.synonyms)
+        self.expansion_weight = expansion_weight
+
+    def terms(self, analysis: Analysis) -> list[str]:
+        return analysis.terms(self.variant)
+
+    def encode_documents(self, texts: Sequence[str]) -> list[SparseVector]:
+        return [self._document(self.terms(a)) for a in self.tokenizer.analyse_many(texts)]
+
+    def _document(self, terms: list[str]) -> SparseVector:
+        counts = Counter(terms)
+        norm = self.k1 * (1 - self.b + self.b * len(terms) / self.avg_len)
+        weights: dict[int, float] = {}
+        for term, tf in counts.items():
+            idx = term_index(term)
+            weights[idx] = weights.get(idx, 0.0) + tf * (self.k1 + 1) / (tf + norm)
+        return SparseVector(list(weights), list(weights.values()))
+
+    def encode_query(self, text: str) -> SparseVector:
+        weights: dict[int, float] = {term_index(t): 1.0 for t in self.terms(self.tokenizer.analyse(text))}
+        expansions = [legal for lay, legals in self.synonyms.items() if lay in text for legal in legals]
+        if expansions:
+            for analysis in self.tokenizer.analyse_many(expansions):
+                for term in self.terms(analysis):
+                    weights.setdefault(term_index(term), self.expansion_weight)
+        return SparseVector(list(weights), list(weights.values()))
+
+    def expansions(self, text: str) -> Iterable[str]:
+        """The legal terms a question's lay wording adds (shown by `kmed search --explain`)."""
+        return [legal for lay, legals in self.synonyms.items() if lay in text for legal in legals]

@@ -1,0 +1,84 @@
+"""The FastAPI application: `create_app(settings)` builds the searcher once, in its lifespan.
+
+Routes stay thin; every `KmedError` maps to a status code here and nowhere else.
+If no index exists yet the app still starts: /readyz answers 503 and says to run
+`kmed ingest`, and the searcher is opened on the first request after ingestion.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from retrieval.errors import ConfigurationError, IndexUnavailable, InvalidQuery, KmedError, NotFound
+from retrieval.search import Searcher
+from retrieval.settings import Settings
+from service.routes import router
+
+log = logging.getLogger("kmed.service")
+STATUS = {InvalidQuery: 422, NotFound: 404, IndexUnavailable: 503, ConfigurationError: 500}
+
+DESCRIPTION = """
+한국 보건의료 법령(법률·시행령·시행규칙)을 조항 단위로 찾아 주는 하이브리드 검색 API입니다.
+모든 결과는 「의료법」 제22조제2항처럼 정확한 조항 인용과 함께 반환됩니다.
+
+Hybrid search over Korean health statutes at clause level: dense (multilingual-e5) and
+BM25 over Kiwi morphemes, fused inside Qdrant. Every hit carries its citation label.
+"""
+
+
+class SearcherHolder:
+    """Opens the searcher lazily, so a server started before `kmed ingest` recovers by itself."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._searcher: Searcher | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Searcher:
+        with self._lock:
+            if self._searcher is None:
+                from retrieval.runtime import build_searcher
+
+                self._searcher = build_searcher(self.settings)
+            return self._searcher
+
+    def close(self) -> None:
+        if self._searcher is not None:
+            self._searcher.index.close()
+            self._searcher = None
+
+
+def create_app(settings: Settings) -> FastAPI:
+    holder = SearcherHolder(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            holder.get()
+        except IndexUnavailable as exc:
+            log.warning("starting without an index: %s", exc)
+        yield
+        holder.close()
+
+    app = FastAPI(
+        title="kmed — 한국어 의료 지식 검색 API",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.holder = holder
+    app.state.settings = settings
+    app.include_router(router)
+
+    @app.exception_handler(KmedError)
+    async def kmed_error(_: Request, exc: KmedError) -> JSONResponse:
+        status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 500)
+        return JSONResponse(status_code=status, content={"detail": str(exc)})
+
+    return app

@@ -1,0 +1,80 @@
+"""HTTP routes: each takes typed parameters, calls one retrieval function, returns a schema."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from retrieval.citations import point_id
+from retrieval.errors import IndexUnavailable, NotFound
+from retrieval.index import clause_from_payload
+from retrieval.models import SearchFilters
+from retrieval.search import MAX_K, Searcher, search
+from service.schemas import ClauseDetail, ErrorOut, Health, HitOut, Readiness, SearchResponse
+
+router = APIRouter()
+ERRORS = {
+    404: {"model": ErrorOut, "description": "No such clause."},
+    422: {"model": ErrorOut, "description": "Empty or too long question, or bad parameter."},
+    503: {"model": ErrorOut, "description": "No index yet (run `kmed ingest`) or the index is unavailable."},
+}
+
+
+def get_searcher(request: Request) -> Searcher:
+    return request.app.state.holder.get()  # type: ignore[no-any-return]
+
+
+SearcherDep = Annotated[Searcher, Depends(get_searcher)]
+
+
+@router.get("/v1/search", response_model=SearchResponse, responses=ERRORS, tags=["search"])
+def search_clauses(
+    searcher: SearcherDep,
+    q: Annotated[str, Query(description="질문 (Korean question).", examples=["처방전 대리수령 신청서 보관 기간"])],
+    k: Annotated[int, Query(ge=1, le=MAX_K, description="Number of clauses.")] = 5,
+    mode: Annotated[Literal["hybrid", "dense", "sparse"], Query(description="Retrieval mode.")] = "hybrid",
+    law: Annotated[str | None, Query(description="Parent Act or law title.", examples=["의료법"])] = None,
+    level: Annotated[str | None, Query(description="법률, 시행령 or 시행규칙.", examples=["시행규칙"])] = None,
+) -> SearchResponse:
+    """조항 검색: the k best statute clauses for a Korean question, each with its citation."""
+    started = time.perf_counter()
+    hits = search(searcher, q, k=k, mode=mode, filters=SearchFilters(law=law, level=level))
+    return SearchResponse(
+        query=q, mode=mode, k=k, hits=[HitOut.of(h) for h in hits], took_ms=(time.perf_counter() - started) * 1000
+    )
+
+
+@router.get("/v1/clauses/{clause_id}", response_model=ClauseDetail, responses=ERRORS, tags=["search"])
+def get_clause(
+    searcher: SearcherDep,
+    clause_id: Annotated[str, Path(description="Clause id from a search hit.", examples=["s-007863-a11-2-p2"])],
+) -> ClauseDetail:
+    """조항 조회: one clause with its items, amendment notes and resolved cross-references."""
+    payloads = searcher.index.retrieve([point_id(clause_id)])
+    if not payloads:
+        raise NotFound(f"no clause {clause_id!r} in the index")
+    return ClauseDetail.of(clause_from_payload(payloads[0]))
+
+
+@router.get("/healthz", response_model=Health, tags=["ops"])
+def healthz() -> Health:
+    """Liveness: the process answers."""
+    return Health(status="ok")
+
+
+@router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}}, tags=["ops"])
+def readyz(request: Request) -> Readiness | JSONResponse:
+    """Readiness: the index is open and holds clauses."""
+    try:
+        searcher = request.app.state.holder.get()
+        points = searcher.index.count()
+    except IndexUnavailable as exc:
+        body = Readiness(status="unavailable", points=0, backend="", detail=str(exc))
+        return JSONResponse(status_code=503, content=body.model_dump())
+    if points == 0:
+        body = Readiness(status="empty", points=0, backend=searcher.index.backend, detail="run `kmed ingest`")
+        return JSONResponse(status_code=503, content=body.model_dump())
+    return Readiness(status="ready", points=points, backend=searcher.index.backend)
