@@ -62,7 +62,9 @@ def discover(paths: Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES))
+            found.extend(
+                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+            )
         else:
             found.append(path)
     return found
@@ -132,8 +134,15 @@ def ingest_paths(
     known = _known_targets((c for _, law in parsed for c in law.clauses), index)
     for result, law in parsed:
         clauses = resolve_references([*law.clauses, *law.supplementary], known)
-        write_document(clauses, result, index=index, embedder=embedder, encoder=encoder, report=report,
-                       on_progress=on_progress)
+        write_document(
+            clauses,
+            result,
+            index=index,
+            embedder=embedder,
+            encoder=encoder,
+            report=report,
+            on_progress=on_progress,
+        )
         report.files.append(result)
         if on_file:
             on_file(result)
@@ -167,7 +176,9 @@ def write_document(
         dense = embedder.embed([texts[i] for i in batch], kind="passage")
         report.embedding_seconds += time.perf_counter() - t0
         sparse = encoder.encode_documents([texts[i] for i in batch])
-        points += [make_point(clauses[i], dense[j].tolist(), sparse[j], hashes[i]) for j, i in enumerate(batch)]
+        points += [
+            make_point(clauses[i], dense[j].tolist(), sparse[j], hashes[i]) for j, i in enumerate(batch)
+        ]
         report.embedded += len(batch)
         if on_progress:
             on_progress(len(batch))

@@ -49,7 +49,9 @@ DataDir = Annotated[
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Statute files (Markdown, law.go.kr XML/JSON) or folders.")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Statute files (Markdown, law.go.kr XML/JSON) or folders.")
+    ],
     data_dir: DataDir = None,
 ) -> None:
     """Parse, embed and index statute files; a failing file is reported and the batch goes on."""
@@ -95,11 +97,21 @@ def ingest(
         table.add_column(col)
     for r in report.files:
         table.add_row(
-            r.path.name, r.status, r.format, r.title, str(r.articles), str(r.clauses),
-            str(r.supplementary), str(r.written), str(r.removed),
+            r.path.name,
+            r.status,
+            r.format,
+            r.title,
+            str(r.articles),
+            str(r.clauses),
+            str(r.supplementary),
+            str(r.written),
+            str(r.removed),
         )
     out.print(table)
-    out.print(f"{len(report.files) - len(report.failed)} ok, {len(report.failed)} failed; {report.embedded} embedded")
+    out.print(
+        f"{len(report.files) - len(report.failed)} ok, {len(report.failed)} failed; "
+        f"{report.embedded} embedded"
+    )
     if report.failed:
         raise typer.Exit(1)
 
@@ -116,7 +128,9 @@ def search(
     question: Annotated[str, typer.Argument(help="Question in Korean.")],
     k: Annotated[int, typer.Option("--k", help="Number of clauses to return.")] = 5,
     mode: Annotated[str, typer.Option("--mode", help="hybrid, dense or sparse.")] = "hybrid",
-    law: Annotated[str | None, typer.Option("--law", help="Only this Act (e.g. 의료법), with its 시행령/시행규칙.")] = None,
+    law: Annotated[
+        str | None, typer.Option("--law", help="Only this Act (e.g. 의료법), with its 시행령/시행규칙.")
+    ] = None,
     level: Annotated[str | None, typer.Option("--level", help="법률, 시행령 or 시행규칙.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the hits as JSON.")] = False,
     data_dir: DataDir = None,
@@ -139,7 +153,9 @@ def search(
     if not hits:
         out.print("근거를 찾지 못했습니다 (no matching clause).")
     for hit in hits:
-        out.print(f"[bold]{hit.rank}. {hit.clause.label}[/bold] ({hit.clause.article_title}) score={hit.score:.4f}")
+        out.print(
+            f"[bold]{hit.rank}. {hit.clause.label}[/bold] ({hit.clause.article_title}) score={hit.score:.4f}"
+        )
         out.print(f"   {hit.clause.text[:300]}")
 
 
@@ -147,7 +163,9 @@ def search(
 def evaluate(
     qa_file: Annotated[Path, typer.Argument(help="QA set in JSON Lines (format: shared/eval/README.md).")],
     k: Annotated[int, typer.Option("--k", help="Clauses retrieved per question.")] = 10,
-    modes: Annotated[str, typer.Option("--modes", help="Comma-separated: hybrid,dense,sparse.")] = "hybrid,dense,sparse",
+    modes: Annotated[
+        str, typer.Option("--modes", help="Comma-separated: hybrid,dense,sparse.")
+    ] = "hybrid,dense,sparse",
     types: Annotated[str | None, typer.Option("--types", help="Only these item types, e.g. statute.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
     data_dir: DataDir = None,

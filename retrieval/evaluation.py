@@ -37,7 +37,9 @@ def load_qa(path: Path) -> list[QAItem]:
             row = json.loads(line)
             items.append(QAItem(row["id"], row["type"], row["question"], list(row.get("gold") or [])))
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise InvalidQuery(f"{path}:{n}: not a QA item ({exc}); see shared/eval/README.md for the format") from exc
+            raise InvalidQuery(
+                f"{path}:{n}: not a QA item ({exc}); see shared/eval/README.md for the format"
+            ) from exc
     return items
 
 
@@ -46,12 +48,17 @@ def matches(clause: Clause, gold: dict[str, Any]) -> bool:
         doc = getattr(clause, "doc_name", None)
         first, last = getattr(clause, "page_start", None), getattr(clause, "page_end", None)
         return doc == gold["doc"] and first is not None and first <= int(gold["page"]) <= (last or first)
-    if (clause.act, clause.level, clause.article) != (gold.get("law"), gold.get("level"), gold.get("article")):
+    if (clause.act, clause.level, clause.article) != (
+        gold.get("law"),
+        gold.get("level"),
+        gold.get("article"),
+    ):
         return False
     paragraph = gold.get("paragraph")
-    if paragraph is None and gold.get("item") and clause.paragraph is None:
-        return True
-    return paragraph is None or clause.paragraph is None or clause.paragraph == paragraph
+    if paragraph is None:
+        # item-only gold: the article has no 항, so only the whole-article unit holds the item
+        return not gold.get("item") or clause.paragraph is None
+    return clause.paragraph is None or clause.paragraph == paragraph
 
 
 def first_match_rank(hits: Sequence[Hit], gold: Sequence[dict[str, Any]]) -> int | None:

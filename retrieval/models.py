@@ -35,7 +35,9 @@ class Reference(BaseModel):
     article: str = Field(description="Article label, e.g. '제22조의2'.")
     paragraph: str | None = Field(default=None, description="Paragraph label, e.g. '제2항'.")
     item: str | None = Field(default=None, description="Item label, e.g. '제3호'.")
-    target_id: str | None = Field(default=None, description="Clause id of the target when it is in the index.")
+    target_id: str | None = Field(
+        default=None, description="Clause id of the target when it is in the index."
+    )
 
 
 class Clause(BaseModel):
@@ -43,22 +45,38 @@ class Clause(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    clause_id: str = Field(description="Stable id from (law id or title, level, 조, 조의, 항); same across re-ingestion.")
+    clause_id: str = Field(
+        description="Stable id from (law id or title, level, 조, 조의, 항); same across re-ingestion."
+    )
     doc_id: str = Field(description="Stable id of the document (one law at one level).")
     doc_type: DocType = "statute"
     law: str = Field(description="Full title of this law, e.g. '의료법 시행규칙'.")
     act: str = Field(description="Title of the parent Act, e.g. '의료법' (equal to `law` for a 법률).")
-    level: str = Field(description="법률 / 시행령 / 시행규칙, or 대통령령 / 총리령 / 보건복지부령 for stand-alone rules.")
+    level: str = Field(
+        description="법률 / 시행령 / 시행규칙, or 대통령령 / 총리령 / 보건복지부령 for stand-alone rules."
+    )
     article: str = Field(description="Article label, e.g. '제11조의2'.")
     article_title: str = Field(default="", description="Article heading, e.g. '처방전 대리수령'.")
-    paragraph: str | None = Field(default=None, description="Paragraph label '제2항', or None for a whole-article unit.")
-    headings: list[str] = Field(default_factory=list, description="Enclosing 편/장/절/관 headings, outermost first.")
+    paragraph: str | None = Field(
+        default=None, description="Paragraph label '제2항', or None for a whole-article unit."
+    )
+    headings: list[str] = Field(
+        default_factory=list, description="Enclosing 편/장/절/관 headings, outermost first."
+    )
     items: list[Item] = Field(default_factory=list, description="호 of this unit in order.")
     text: str = Field(description="Searchable body (paragraph text with its items), amendment notes removed.")
-    notes: list[str] = Field(default_factory=list, description="Amendment notes removed from text, e.g. '<개정 2020.3.4>'.")
-    label: str = Field(description="Canonical citation in law.go.kr style, e.g. '의료법 시행규칙 제11조의2제2항'.")
-    supplementary: bool = Field(default=False, description="True for 부칙 clauses (excluded from search by default).")
-    references: list[Reference] = Field(default_factory=list, description="Cross-references found in the text.")
+    notes: list[str] = Field(
+        default_factory=list, description="Amendment notes removed from text, e.g. '<개정 2020.3.4>'."
+    )
+    label: str = Field(
+        description="Canonical citation in law.go.kr style, e.g. '의료법 시행규칙 제11조의2제2항'."
+    )
+    supplementary: bool = Field(
+        default=False, description="True for 부칙 clauses (excluded from search by default)."
+    )
+    references: list[Reference] = Field(
+        default_factory=list, description="Cross-references found in the text."
+    )
     law_id: str | None = Field(default=None, description="law.go.kr 법령ID when known.")
     mst: str | None = Field(default=None, description="law.go.kr 법령MST (version serial) when known.")
     promulgated: date | None = Field(default=None, description="공포일자.")
@@ -80,7 +98,9 @@ class SearchFilters(BaseModel):
     level: str | None = Field(default=None, description="법률 / 시행령 / 시행규칙.")
     doc_type: DocType | None = Field(default=None, description="statute or guideline.")
     doc_id: str | None = Field(default=None, description="One document only.")
-    as_of: date | None = Field(default=None, description="Only units in force on this date (시행일자 ≤ as_of).")
+    as_of: date | None = Field(
+        default=None, description="Only units in force on this date (시행일자 ≤ as_of)."
+    )
     include_supplementary: bool = Field(default=False, description="Include 부칙 clauses.")
 
 

@@ -68,6 +68,7 @@ def open_for_writing(settings: Settings, embedder: Embedder) -> Index:
 
 def build_searcher(settings: Settings, *, embedder: Embedder | None = None) -> Searcher:
     embedder = embedder or build_dense(settings)
-    index = open_index(settings)
+    # check before opening: a refused Edge shard left open stays locked for this process
     check_meta(settings, embedder, write=False)
+    index = open_index(settings)
     return Searcher(index, embedder, build_encoder(settings), settings.index, settings.max_question_chars)

@@ -31,7 +31,8 @@ def validate_question(question: str, max_chars: int) -> str:
         raise InvalidQuery("the question is empty: type a question in Korean, e.g. '진료기록부 보존 기간은?'")
     if len(text) > max_chars:
         raise InvalidQuery(
-            f"the question has {len(text)} characters; the limit is {max_chars}. Ask about one point at a time."
+            f"the question has {len(text)} characters; the limit is {max_chars}. "
+            "Ask about one point at a time."
         )
     return text
 

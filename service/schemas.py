@@ -21,7 +21,9 @@ class ClauseOut(BaseModel):
     article_title: str = Field(examples=["처방전 대리수령 신청서의 보관"])
     paragraph: str | None = Field(examples=["제2항"])
     headings: list[str] = Field(examples=[["제2장 의료인"]])
-    text: str = Field(examples=["의사, 치과의사 또는 한의사는 제1항에 따라 제출받은 처방전 대리수령 신청서를 …"])
+    text: str = Field(
+        examples=["의사, 치과의사 또는 한의사는 제1항에 따라 제출받은 처방전 대리수령 신청서를 …"]
+    )
     items: list[Item]
     doc_type: str
     doc_id: str
@@ -39,14 +41,18 @@ class ClauseOut(BaseModel):
 
 
 class ClauseDetail(ClauseOut):
-    notes: list[str] = Field(description="Amendment notes removed from the text.", examples=[["<개정 2016.10.6>"]])
+    notes: list[str] = Field(
+        description="Amendment notes removed from the text.", examples=[["<개정 2016.10.6>"]]
+    )
     references: list[Reference] = Field(description="Cross-references, resolved to clause ids where indexed.")
     source: str
 
 
 class HitOut(BaseModel):
     rank: int = Field(examples=[1])
-    score: float = Field(description="Fused score (RRF or DBSF) or the single mode's score.", examples=[0.032])
+    score: float = Field(
+        description="Fused score (RRF or DBSF) or the single mode's score.", examples=[0.032]
+    )
     clause: ClauseOut
 
     @classmethod

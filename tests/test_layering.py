@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-FORBIDDEN = {"retrieval": {"ingest", "service", "kmed"}, "ingest": {"service", "kmed"}, "service": {"ingest", "kmed"}}
+FORBIDDEN = {
+    "retrieval": {"ingest", "service", "kmed"},
+    "ingest": {"service", "kmed"},
+    "service": {"ingest", "kmed"},
+}
 
 
 def imported_packages(path: Path) -> set[str]:

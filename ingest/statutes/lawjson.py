@@ -87,7 +87,7 @@ def _check_payload(path: Path, payload: Any) -> dict[str, Any]:
                          "expected law.go.kr lawService.do output")
     law = payload["법령"]
     if not isinstance(law, dict) or not isinstance(law.get("기본정보"), dict):
-        raise ParseError(f"{path}: '법령' has no '기본정보' (law title, kind, dates); the download is incomplete")
+        raise ParseError(f"{path}: '법령' has no '기본정보' (title, kind, dates); the download is incomplete")
     return law
 
 
@@ -145,7 +145,8 @@ def _articles(path: Path, units: list[dict[str, Any]]) -> list[RawArticle]:
                 body.lines += _lines(paragraph.get("항내용"))
                 body.children += items
                 continue
-            number_of = circled_number(label[0]) or (int(label.rstrip(".")) if label.rstrip(".").isdigit() else None)
+            digits = label.rstrip(".")
+            number_of = circled_number(label[0]) or (int(digits) if digits.isdigit() else None)
             if number_of is None:
                 raise ParseError(f"{path}: {article.number}조 has an unreadable 항번호 {label!r}")
             lines = _lines(paragraph.get("항내용"), _PARAGRAPH_HEAD_RE)

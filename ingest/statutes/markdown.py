@@ -24,6 +24,7 @@ from .structure import (
     RawUnit,
     circled_number,
     parse_date,
+    strip_notes,
     supplement_header,
 )
 
@@ -38,20 +39,18 @@ _SUPPLEMENT_HEADING = "## 부칙"
 
 def parse_markdown(path: Path, text: str) -> RawLaw:
     """Read one legalize-kr statute file into the shared intermediate."""
-    meta, body, offset = _front_matter(path, text)
-    title = str(meta.get("제목") or "").strip()
+    meta, body, offset = _front_matter(path, text.replace("\r\n", "\n"))
+    title = " ".join(str(meta.get("제목") or "").split())
     kind = str(meta.get("법령구분") or "").strip()
     if not title or not kind:
-        raise ParseError(f"{path}: front matter lacks 제목 or 법령구분; add them as in the legalize-kr layout")
+        raise ParseError(f"{path}: front matter lacks 제목 or 법령구분; add them as legalize-kr does")
     lines = body.split("\n")
     cut = next((i for i, ln in enumerate(lines) if ln.strip() == _SUPPLEMENT_HEADING), len(lines))
-    law_id = meta.get("법령ID")
-    mst = meta.get("법령MST")
     return RawLaw(
         title=title,
         kind=kind,
-        law_id=str(law_id).strip() if law_id else None,
-        mst=str(mst).strip() if mst else None,
+        law_id=_identifier(meta.get("법령ID"), width=6),
+        mst=_identifier(meta.get("법령MST")),
         promulgated=parse_date(meta.get("공포일자")),
         effective=parse_date(meta.get("시행일자")),
         format="markdown",
@@ -79,6 +78,13 @@ def _front_matter(path: Path, text: str) -> tuple[dict[str, Any], str, int]:
     return meta, text[end + 5:], text[:end + 5].count("\n") + 1
 
 
+def _identifier(value: object, width: int = 0) -> str | None:
+    """법령ID is '001788'; unquoted in YAML it would arrive as the int 1788."""
+    if value is None or value == "":
+        return None
+    return f"{value:0{width}d}" if isinstance(value, int) and width else str(value).strip()
+
+
 def _unescape(text: str) -> str:
     return _ESCAPE_RE.sub(r"\1", text).strip()
 
@@ -92,14 +98,16 @@ def _articles(path: Path, lines: list[str], offset: int) -> list[RawArticle]:
         if not line.strip():
             continue
         if line.startswith("#"):
-            match = _ARTICLE_RE.match(line)
+            heading, notes = strip_notes(line)
+            match = _ARTICLE_RE.match(heading)
             if match:
                 article = RawArticle(number=int(match.group(1)),
                                      branch=int(match.group(2)) if match.group(2) else None,
-                                     title=(match.group(3) or "").strip(), headings=headings.current)
+                                     title=(match.group(3) or "").strip(), headings=headings.current,
+                                     notes=notes)
                 articles.append(article)
             elif line.startswith("#####"):
-                raise ParseError(f"{path}:{number}: '{line.strip()}' is not a '##### 제N조 (제목)' article heading")
+                raise ParseError(f"{path}:{number}: {line.strip()!r} is not a '##### 제N조 (제목)' heading")
             elif not line.startswith("# "):
                 headings.push(_HEADING_RE.sub(r"\2", line))
                 article = None

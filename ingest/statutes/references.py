@@ -8,14 +8,15 @@ separate step (`resolve_references`), done once every law of the index is known.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Mapping
 
 from retrieval.models import Clause, Reference
 
 _LAW = (
     r"(?:「(?P<bracket>[^」\n]{1,80})」"
     r"|(?P<same>같은\s?(?:법|영|규칙)|동법)(?:\s?(?P<same_sfx>시행령|시행규칙))?"
-    r"|(?P<this>이\s(?:법|영|규칙))"
+    r"|(?<![가-힣)」])(?P<this>이\s(?:법|영|규칙))"
     r"|(?<![가-힣])(?P<alias>법|영|규칙)(?:\s(?P<alias_sfx>시행령|시행규칙))?"
     r"|(?<![가-힣])(?P<named>[가-힣]{1,20}법)(?:\s(?P<named_sfx>시행령|시행규칙))?)"
 )
@@ -23,16 +24,21 @@ _ART = r"제(?P<art>\d+)조(?:의(?P<br>\d+))?"
 _PARA = r"제(?P<{0}>\d+)항"
 _ITEM = r"제(?P<{0}>\d+)호(?:의(?P<{0}_br>\d+))?"
 _REF_RE = re.compile(
-    rf"(?:{_LAW}\s?(?:\(이하[^()]{{0,30}}\)\s?)?)?{_ART}(?:{_PARA.format('para')})?(?:{_ITEM.format('item')})?"
-    rf"|같은\s?조(?:\s?{_PARA.format('sa_para')})?(?:\s?{_ITEM.format('sa_item')})?"
-    rf"|같은\s?항(?:\s?{_ITEM.format('sp_item')})?"
+    rf"(?:{_LAW}\s?(?:중\s)?(?:\(이하[^()]{{0,30}}\)\s?)?)?{_ART}(?:{_PARA.format('para')})?(?:{_ITEM.format('item')})?"
+    rf"|(?P<same_art>같은\s?조)(?:\s?{_PARA.format('sa_para')})?(?:\s?{_ITEM.format('sa_item')})?"
+    rf"|(?P<same_para>같은\s?항)(?:\s?{_ITEM.format('sp_item')})?"
     rf"|{_PARA.format('b_para')}(?:{_ITEM.format('bp_item')})?"
     rf"|{_ITEM.format('b_item')}(?!서식)"
 )
-_CONNECTOR_RE = re.compile(r"^(?:\s|,|ㆍ|및|또는|이나|과|와|부터)*$")
+_CONNECTOR_RE = re.compile(r"^(?:\s|,|ㆍ|및|또는|이나|과|와|부터|까지)*$")
+_MENTION_RE = re.compile(r"「([^」\n]{1,80})」")
+_REMARK_RE = re.compile(r"\([^()]*\)")
+_PARENS = {"(": 1, ")": -1}
+_PAREN_RE = re.compile(r"[()]")
 _DEFINITION_RE = re.compile(r"「([^」\n]{1,80})」\s?\(이하\s?\"(법|영|규칙)\"\s?(?:이)?라\s?한다\)")
 _NOT_A_LAW = {"본법", "방법", "위법", "불법", "적법", "편법", "입법", "사법", "다른법", "해당법", "관계법"}
 _MAX_RANGE = 10
+_PLAIN_UNIT_RE = re.compile(r"^제(\d+)(조|항|호)$")
 
 Key = tuple[str, str, str | None]
 
@@ -97,28 +103,63 @@ def extract_references(
 
     A part that follows another after ',', 'ㆍ', '및', '또는' or '부터' inherits what it omits
     ('제3조제1항 및 제2항' → 제3조제2항); '제1항부터 제3항까지' also yields the 항 between.
+    Parenthesised remarks do not break such a list ('「형법」 중 제233조, 제234조(…), 제235조'),
+    and a reference opening a remark inherits from the one it qualifies.
     """
+    depth = _depths(text)
+    mentions = [(m.start(), " ".join(m.group(1).split())) for m in _MENTION_RE.finditer(text)]
     found: list[Reference] = []
-    prev: Reference | None = None
-    prev_end = -1
-    last_law: str | None = None
+    last: dict[int, tuple[Reference, int]] = {}  # per parenthesis depth: last reference, its end
+    last_law: tuple[int, str] | None = None  # for '같은 법': the law named last, and where
     for match in _REF_RE.finditer(text):
         if text[max(0, match.start() - 3):match.start()].strip().endswith("부칙"):
             continue  # '부칙 제2조' is the 부칙's own article, not this law's
-        gap = text[prev_end:match.start()]
-        chained = prev is not None and bool(_CONNECTOR_RE.match(gap))
-        ref = _reference(match, aliases, law, article, paragraph, prev if chained else None, last_law)
-        prev_end = match.end()
+        while mentions and mentions[0][0] < match.start():
+            if last_law is None or mentions[0][0] > last_law[0]:
+                last_law = mentions[0]
+            mentions.pop(0)
+        level = depth(match.start())
+        last = {d: v for d, v in last.items() if d <= level}
+        prev, gap = _chain(text, match.start(), level, last)
+        ref = _reference(match, aliases, law, article, paragraph, prev, last_law[1] if last_law else None)
         if ref is None or ref.law == "":
-            prev = None
+            last.pop(level, None)
             continue
-        if chained and prev and "부터" in gap and text.startswith("까지", match.end()):
+        if prev and "부터" in gap and text.startswith("까지", match.end()):
             found.extend(_between(prev, ref))
         if match.group("art") and ref.law != law:
-            last_law = ref.law
+            last_law = (match.start(), ref.law)
         found.append(ref)
-        prev = ref
+        last[level] = (ref, match.end())
     return _unique(found, law, article, paragraph)
+
+
+def _depths(text: str) -> Callable[[int], int]:
+    """Parenthesis depth at an offset, from the offsets where the depth changes."""
+    offsets, depths, depth = [0], [0], 0
+    for match in _PAREN_RE.finditer(text):
+        depth = max(0, depth + _PARENS[match.group()])
+        offsets.append(match.end())
+        depths.append(depth)
+    return lambda offset: depths[bisect_right(offsets, offset) - 1]
+
+
+def _chain(
+    text: str, start: int, level: int, last: Mapping[int, tuple[Reference, int]]
+) -> tuple[Reference | None, str]:
+    """The reference this one continues, and the text between them (remarks removed)."""
+    if level in last:
+        prev, end = last[level]
+        gap = text[end:start]
+        while _REMARK_RE.search(gap):
+            gap = _REMARK_RE.sub("", gap)
+        if _CONNECTOR_RE.match(gap):
+            return prev, gap
+    if level - 1 in last and level not in last:
+        prev, end = last[level - 1]
+        if text[end:start].strip() == "(":
+            return prev, ""
+    return None, ""
 
 
 def _reference(
@@ -140,13 +181,13 @@ def _reference(
                          item=_item(match.group("item"), match.group("item_br")))
     base_law = prev.law if prev else law
     base_article = prev.article if prev else article
-    if raw.startswith("같은") and "조" in raw[:4]:
+    if match.group("same_art"):
         if not (match.group("sa_para") or match.group("sa_item")) or base_article is None:
             return None
         para = f"제{match.group('sa_para')}항" if match.group("sa_para") else None
         return Reference(raw=raw, law=base_law, article=base_article, paragraph=para,
                          item=_item(match.group("sa_item"), match.group("sa_item_br")))
-    if raw.startswith("같은"):
+    if match.group("same_para"):
         base_para = prev.paragraph if prev else paragraph
         if base_article is None or base_para is None or not match.group("sp_item"):
             return None
@@ -155,7 +196,8 @@ def _reference(
     if match.group("b_para"):
         if base_article is None:
             return None
-        return Reference(raw=raw, law=base_law, article=base_article, paragraph=f"제{match.group('b_para')}항",
+        para = f"제{match.group('b_para')}항"
+        return Reference(raw=raw, law=base_law, article=base_article, paragraph=para,
                          item=_item(match.group("bp_item"), match.group("bp_item_br")))
     if prev is None or prev.item is None:
         return None  # a bare '제3호' outside a chain is ambiguous ('별지 제3호', '법률 제3호')
@@ -165,11 +207,10 @@ def _reference(
 
 def _between(first: Reference, last: Reference) -> list[Reference]:
     """The units strictly between the ends of '제1항부터 제3항까지' (short numeric ranges only)."""
-    pattern = re.compile(r"^제(\d+)(조|항|호)$")
     for attr in ("item", "paragraph", "article"):
         a, b = getattr(first, attr), getattr(last, attr)
         if a != b:
-            ma, mb = pattern.match(a or ""), pattern.match(b or "")
+            ma, mb = _PLAIN_UNIT_RE.match(a or ""), _PLAIN_UNIT_RE.match(b or "")
             if not (ma and mb) or not 0 < int(mb.group(1)) - int(ma.group(1)) <= _MAX_RANGE:
                 return []
             unit = ma.group(2)
@@ -210,7 +251,8 @@ def resolve_references(clauses: Iterable[Clause], known: Mapping[Key, str]) -> l
         refs = []
         for ref in clause.references:
             law = _norm(ref.law)
-            candidates = [(law, ref.article, ref.paragraph), (law, ref.article, None), (law, ref.article, "제1항")]
+            candidates = [(law, ref.article, ref.paragraph), (law, ref.article, None),
+                          (law, ref.article, "제1항")]
             target = next((index[c] for c in candidates if c in index), None)
             refs.append(ref.model_copy(update={"target_id": target}) if target != ref.target_id else ref)
         changed = any(a is not b for a, b in zip(refs, clause.references, strict=True))

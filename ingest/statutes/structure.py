@@ -34,8 +34,12 @@ _NOTE_RE = re.compile(
     r"|<(?:[가-힣]+\s*)?\d{4}\s*\.[\d.,\s]*>)"
 )
 _IMAGE_RE = re.compile(r"<img\b[^>]*>(.*?)</img>", re.DOTALL)
+_SPACES_RE = re.compile(r"[ \t\u3000]{2,}")
+_BOX_DRAWING_RE = re.compile(r"[\u2500-\u257f]")
+_MIDDLE_DOTS = str.maketrans({"\u00b7": "\u318d", "\u2027": "\u318d", "\u30fb": "\u318d"})
 _TAG_RE = re.compile(r"</?img\b[^>]*>")
 _DELETED_RE = re.compile(r"^삭제\s*[.。]?$")
+_OMITTED = "생략"  # '제5조 생략' in a 부칙 quoting another law: nothing to cite
 _HEADING_RE = re.compile(r"^제\s*\d+\s*(편|장|절|관)(?:의\s*\d+)?(?:\s|$)")
 _HEADING_RANK = {"편": 0, "장": 1, "절": 2, "관": 3}
 
@@ -55,15 +59,17 @@ def tidy_lines(text: str) -> list[str]:
     """Non-blank lines, trimmed, with law.go.kr's <img> wrappers unwrapped.
 
     A one-line image body (a hanja gloss like 幼兒) joins its sentence; a multi-line one
-    (a boxed formula) stays as its own lines.
+    (a boxed formula) stays as its own lines. Runs of spaces shrink to one except in box
+    tables, and '·' becomes the statutes' 'ㆍ', so Markdown, XML and JSON give the same text.
     """
 
     def unwrap(match: re.Match[str]) -> str:
         inner = [ln.strip() for ln in match.group(1).split("\n") if ln.strip()]
         return inner[0] if len(inner) == 1 else "\n" + "\n".join(inner) + "\n"
 
-    text = _TAG_RE.sub("", _IMAGE_RE.sub(unwrap, text))
-    return [ln.strip() for ln in text.split("\n") if ln.strip()]
+    text = _TAG_RE.sub("", _IMAGE_RE.sub(unwrap, text)).translate(_MIDDLE_DOTS)
+    lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
+    return [ln if _BOX_DRAWING_RE.search(ln) else _SPACES_RE.sub(" ", ln) for ln in lines]
 
 
 def heading_rank(text: str) -> int:
@@ -121,6 +127,8 @@ class RawSupplement:
 
 @dataclass
 class RawLaw:
+    """One statute as any reader sees it, before the clause rules apply."""
+
     title: str
     kind: str
     law_id: str | None
@@ -192,8 +200,9 @@ def parent_act(title: str) -> str:
 # --- 부칙 -----------------------------------------------------------------------------------
 
 _SUP_ARTICLE_RE = re.compile(r"^제\s*(\d+)\s*조(?:의\s*(\d+))?\s*(?:\((.*?)\))?\s*(.*)$")
-_SUP_PARAGRAPH_RE = re.compile(rf"^({CIRCLED_CLASS})\s*(.*)$")
-_SUP_RANGE_OMITTED_RE = re.compile(rf"^부터\s*({CIRCLED_CLASS})\s*까지\s*생략")
+# 부칙 number 항 ①..⑮ and then <16>, <17>, …
+_SUP_PARAGRAPH_RE = re.compile(rf"^({CIRCLED_CLASS}|<\d+>)\s*(.*)$")
+_SUP_RANGE_OMITTED_RE = re.compile(rf"^부터\s*({CIRCLED_CLASS}|<\d+>)\s*까지\s*생략")
 _ARTICLE_NUMBER_RE = re.compile(r"제\s*(\d+)\s*조")
 
 
@@ -211,7 +220,7 @@ def split_supplement(lines: list[str]) -> list[RawArticle]:
         if not line:
             continue
         match = _SUP_ARTICLE_RE.match(line)
-        if match and line.endswith("생략") and not match.group(3) and int(match.group(1)) == last + 1:
+        if match and line.endswith(_OMITTED) and not match.group(3) and int(match.group(1)) == last + 1:
             last = max(int(n) for n in _ARTICLE_NUMBER_RE.findall(line))
             current = RawArticle(number=-1)  # omitted: following lines are dropped with it
             continue
@@ -233,15 +242,18 @@ def split_supplement(lines: list[str]) -> list[RawArticle]:
     return articles
 
 
+def _paragraph_number(marker: str) -> int:
+    return _CIRCLED.get(marker) or int(marker.strip("<>"))
+
+
 def _add_supplement_line(article: RawArticle, line: str) -> None:
     match = _SUP_PARAGRAPH_RE.match(line)
-    numbered = [p for p in article.paragraphs if p.number is not None]
-    expected = int(numbered[-1].number) + 1 if numbered else 1  # type: ignore[arg-type]
+    expected = max((int(p.number) for p in article.paragraphs if p.number), default=0) + 1
     if match:
-        number = _CIRCLED[match.group(1)]
+        number = _paragraph_number(match.group(1))
         omitted = _SUP_RANGE_OMITTED_RE.match(match.group(2))
-        if omitted or match.group(2) == "생략":
-            last = _CIRCLED[omitted.group(1)] if omitted else number
+        if omitted or match.group(2) == _OMITTED:
+            last = _paragraph_number(omitted.group(1)) if omitted else number
             article.paragraphs.append(RawUnit(str(last), omitted=True))
             return
         if number == expected:
@@ -293,6 +305,7 @@ def _render_items(items: list[RawUnit], counter: _Counter, notes: list[str]) -> 
         if not body or _DELETED_RE.match(body[0]):
             counter.deleted += 1
             continue
+        notes.extend(item_notes)
         block = list(body)
         for sub in raw.children:
             sub_body, sub_notes = _clean(sub.lines)
@@ -301,7 +314,6 @@ def _render_items(items: list[RawUnit], counter: _Counter, notes: list[str]) -> 
                 counter.deleted += 1
                 continue
             block += [f"{sub.number}. {sub_body[0]}"] + [f"  {x}" for x in sub_body[1:]]
-        notes.extend(item_notes)
         number, _, branch = (raw.number or "0").partition("의")
         counter.items += 1
         kept.append(Item(number=citations.item_label(int(number), int(branch) if branch else None),
@@ -317,9 +329,9 @@ def _article_drafts(
     title, _ = strip_notes(article.title)
     drafts: list[_Draft] = []
     for unit in article.paragraphs:
-        if unit.omitted:
-            continue
         body, notes = _clean(unit.lines)
+        if unit.omitted or body == [_OMITTED]:
+            continue
         if not unit.children and (not body or _DELETED_RE.match(body[0])):
             counter.deleted += 1
             continue

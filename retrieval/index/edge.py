@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import qdrant_edge as qe
 
 from retrieval.errors import IndexNotBuilt, IndexUnavailable
@@ -24,6 +25,12 @@ from retrieval.index.schema import (
     QueryPlan,
 )
 from retrieval.models import SearchFilters
+
+
+def _match_bool(value: bool) -> qe.MatchValue:
+    """qdrant-edge-py 0.9 reads a Python bool as the integer 1/0 (bool is an int), which never
+    matches a bool payload; a numpy bool reaches the engine as a bool."""
+    return qe.MatchValue(np.bool_(value))  # type: ignore[arg-type]
 
 
 def _filter(filters: SearchFilters, extra_must: Sequence[Any] = ()) -> qe.Filter:
@@ -47,7 +54,7 @@ def _filter(filters: SearchFilters, extra_must: Sequence[Any] = ()) -> qe.Filter
     if filters.as_of:
         must.append(qe.FieldCondition(key="effective", range=qe.RangeDateTime(lte=filters.as_of.isoformat())))
     if not filters.include_supplementary:
-        must_not.append(qe.FieldCondition(key="supplementary", match=qe.MatchValue(True)))
+        must_not.append(qe.FieldCondition(key="supplementary", match=_match_bool(True)))
     return qe.Filter(must=must or None, must_not=must_not or None)
 
 
@@ -69,11 +76,15 @@ class EdgeIndex:
                 )
                 self._shard = qe.EdgeShard.create(str(path), config)
                 for name in KEYWORD_FIELDS:
-                    self._shard.update(qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword))
+                    self._shard.update(
+                        qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword)
+                    )
                 for name in BOOL_FIELDS:
                     self._shard.update(qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Bool))
                 for name in DATE_FIELDS:
-                    self._shard.update(qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Datetime))
+                    self._shard.update(
+                        qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Datetime)
+                    )
             else:
                 raise IndexNotBuilt(f"no index at {path}: run `kmed ingest PATH...` first")
         except IndexNotBuilt:
@@ -136,7 +147,9 @@ class EdgeIndex:
         return [(p.payload or {}, float(p.score)) for p in self._shard.query(request)]
 
     def retrieve(self, ids: Sequence[str]) -> list[dict[str, Any]]:
-        return [r.payload or {} for r in self._shard.retrieve(list(ids), with_payload=True)]
+        # qdrant-edge-py 0.9 requires with_vector although its stub gives it a default
+        records = self._shard.retrieve(list(ids), with_payload=True, with_vector=False)
+        return [r.payload or {} for r in records]
 
     def scroll(self, filters: SearchFilters | None = None, batch: int = 512) -> Iterator[dict[str, Any]]:
         flt = _filter(filters) if filters else None

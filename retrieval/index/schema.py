@@ -59,4 +59,6 @@ def clause_from_payload(payload: dict[str, Any]) -> Clause:
 
 
 def make_point(clause: Clause, dense: list[float], sparse: SparseVector, content_hash: str) -> IndexPoint:
-    return IndexPoint(point_id(clause.clause_id), dense, sparse, clause_payload(clause, content_hash=content_hash))
+    return IndexPoint(
+        point_id(clause.clause_id), dense, sparse, clause_payload(clause, content_hash=content_hash)
+    )

@@ -59,7 +59,12 @@ class ServerIndex:
     backend = "qdrant"
 
     def __init__(
-        self, settings: IndexSettings, *, dim: int | None = None, create: bool = False, client: QdrantClient | None = None
+        self,
+        settings: IndexSettings,
+        *,
+        dim: int | None = None,
+        create: bool = False,
+        client: QdrantClient | None = None,
     ) -> None:
         self.settings = settings
         self.collection = settings.collection
@@ -154,7 +159,9 @@ class ServerIndex:
         return [(p.payload or {}, float(p.score)) for p in result.points]
 
     def retrieve(self, ids: Sequence[str]) -> list[dict[str, Any]]:
-        return [r.payload or {} for r in self._client.retrieve(self.collection, ids=list(ids), with_payload=True)]
+        return [
+            r.payload or {} for r in self._client.retrieve(self.collection, ids=list(ids), with_payload=True)
+        ]
 
     def scroll(self, filters: SearchFilters | None = None, batch: int = 512) -> Iterator[dict[str, Any]]:
         offset = None
