@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from ingest.errors import IngestError
 from ingest.statutes import ParsedLaw, detect_format, parse_statute
@@ -21,7 +24,7 @@ from ingest.statutes.references import resolve_references
 from retrieval.citations import point_id
 from retrieval.embeddings import Embedder
 from retrieval.index import Index, make_point
-from retrieval.models import Clause, SearchFilters, passage_text
+from retrieval.models import Clause, SearchFilters, article_key, article_text, passage_text
 from retrieval.sparse import SparseEncoder
 
 SUPPORTED_SUFFIXES = (".md", ".xml", ".json")
@@ -82,7 +85,7 @@ def parse_files(files: Sequence[Path]) -> tuple[list[tuple[FileResult, ParsedLaw
         started = time.perf_counter()
         try:
             if not path.exists():
-                raise IngestError(f"{path}: no such file")
+                raise IngestError(f"{path}: no such file; check the path")
             result.format = detect_format(path)
             law = parse_statute(path)
         except IngestError as exc:
@@ -160,28 +163,56 @@ def write_document(
     report: IngestReport,
     on_progress: Progress | None = None,
 ) -> None:
-    """Embed and write one document's clauses; drop its points that no longer exist."""
+    """Embed and write one document's clauses; drop its points that no longer exist.
+
+    Work is done per article: a changed paragraph changes its article's vectors, so every
+    paragraph of that article is rewritten; untouched articles cost nothing.
+    """
     started = time.perf_counter()
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, clause in enumerate(clauses):
+        groups[article_key(clause)].append(i)
+    articles = {key: article_text([clauses[i] for i in members]) for key, members in groups.items()}
     texts = [passage_text(c) for c in clauses]
-    hashes = [content_hash(t + c.model_dump_json()) for t, c in zip(texts, clauses, strict=True)]
+    hashes = [
+        content_hash(texts[i] + c.model_dump_json() + articles[article_key(c)]) for i, c in enumerate(clauses)
+    ]
     ids = [point_id(c.clause_id) for c in clauses]
     current = {p["clause_id"]: p.get("content_hash") for p in index.retrieve(ids)}
-    todo = [i for i, c in enumerate(clauses) if current.get(c.clause_id) != hashes[i]]
-    if on_progress and len(todo) < len(clauses):
-        on_progress(len(clauses) - len(todo))
+    todo = [
+        key
+        for key, members in groups.items()
+        if any(current.get(clauses[i].clause_id) != hashes[i] for i in members)
+    ]
+    written = sum(len(groups[key]) for key in todo)
+    if on_progress and written < len(clauses):
+        on_progress(len(clauses) - written)
     points = []
-    for start in range(0, len(todo), UPSERT_BATCH):
-        batch = todo[start : start + UPSERT_BATCH]
+    for batch in _article_batches(todo, groups):
+        members = [i for key in batch for i in groups[key]]
         t0 = time.perf_counter()
-        dense = embedder.embed([texts[i] for i in batch], kind="passage")
+        dense = embedder.embed([texts[i] for i in members], kind="passage")
         report.embedding_seconds += time.perf_counter() - t0
-        sparse = encoder.encode_documents([texts[i] for i in batch])
-        points += [
-            make_point(clauses[i], dense[j].tolist(), sparse[j], hashes[i]) for j, i in enumerate(batch)
-        ]
-        report.embedded += len(batch)
+        sparse = encoder.encode_documents([texts[i] for i in members])
+        sparse_articles = encoder.encode_documents([articles[key] for key in batch])
+        row = {i: j for j, i in enumerate(members)}
+        for key, sparse_article in zip(batch, sparse_articles, strict=True):
+            mean = dense[[row[i] for i in groups[key]]].mean(axis=0)
+            dense_article = (mean / (np.linalg.norm(mean) or 1.0)).tolist()
+            points += [
+                make_point(
+                    clauses[i],
+                    dense[row[i]].tolist(),
+                    sparse[row[i]],
+                    hashes[i],
+                    dense_article=dense_article,
+                    sparse_article=sparse_article,
+                )
+                for i in groups[key]
+            ]
+        report.embedded += len(members)
         if on_progress:
-            on_progress(len(batch))
+            on_progress(len(members))
     for start in range(0, len(points), UPSERT_BATCH):
         index.upsert(points[start : start + UPSERT_BATCH])
     keep = set(ids)
@@ -192,7 +223,21 @@ def write_document(
         if point_id(p["clause_id"]) not in keep
     ]
     index.delete([point_id(c) for c in stale])
-    result.written, result.removed = len(todo), len(stale)
+    result.written, result.removed = written, len(stale)
     if not todo and not stale:
         result.status = "unchanged"
     result.seconds += time.perf_counter() - started
+
+
+def _article_batches(keys: Sequence[str], groups: dict[str, list[int]]) -> Iterator[list[str]]:
+    """Whole articles, about UPSERT_BATCH clauses at a time."""
+    batch: list[str] = []
+    size = 0
+    for key in keys:
+        batch.append(key)
+        size += len(groups[key])
+        if size >= UPSERT_BATCH:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch

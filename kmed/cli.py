@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -27,8 +28,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-out = Console()
-err = Console(stderr=True)
+# wide enough for Korean law titles when output goes to a file or a pipe
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 EXIT_CODES = {InvalidQuery: 2, NotFound: 2, IndexUnavailable: 3, ConfigurationError: 4}
 
 
@@ -119,7 +121,8 @@ def ingest(
 def _file_line(result: object) -> str:
     r = result  # FileResult; typed loosely to keep ingest out of this module's import time
     if getattr(r, "status", "") == "failed":
-        return f"[red]✗[/red] {r.path}: {r.error}"  # type: ignore[attr-defined]
+        error = r.error if str(r.path) in r.error else f"{r.path}: {r.error}"  # type: ignore[attr-defined]
+        return f"[red]✗[/red] {error}"
     return f"[green]✓[/green] {r.path.name}: {r.title}, {r.clauses} clauses ({r.status})"  # type: ignore[attr-defined]
 
 
@@ -132,6 +135,9 @@ def search(
         str | None, typer.Option("--law", help="Only this Act (e.g. 의료법), with its 시행령/시행규칙.")
     ] = None,
     level: Annotated[str | None, typer.Option("--level", help="법률, 시행령 or 시행규칙.")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Only clauses in force on this date (YYYY-MM-DD).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the hits as JSON.")] = False,
     data_dir: DataDir = None,
 ) -> None:
@@ -143,8 +149,12 @@ def search(
         err.print(f"error: --mode must be hybrid, dense or sparse, not {mode!r}")
         raise typer.Exit(2)
     try:
+        filters = SearchFilters.model_validate({"law": law, "level": level, "as_of": as_of})
         searcher = build_searcher(_settings(data_dir))
-        hits = run_search(searcher, question, k=k, mode=mode, filters=SearchFilters(law=law, level=level))  # type: ignore[arg-type]
+        hits = run_search(searcher, question, k=k, mode=mode, filters=filters)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err.print(f"error: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
+        raise typer.Exit(2) from exc
     except KmedError as exc:
         raise _fail(exc) from exc
     if as_json:

@@ -7,6 +7,7 @@ as `Hit`s, `service` serialises them. Nothing here knows about Qdrant.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Literal
 
@@ -123,3 +124,19 @@ def passage_text(clause: Clause) -> str:
         lines.append(" > ".join(clause.headings))
     lines.append(clause.text)
     return "\n".join(lines)
+
+
+def article_text(clauses: Sequence[Clause]) -> str:
+    """The whole article a group of paragraph clauses belongs to: header, headings, every 항."""
+    first = clauses[0]
+    title = f"({first.article_title})" if first.article_title else ""
+    lines = [f"{first.law} {first.article}{title}"]
+    if first.headings:
+        lines.append(" > ".join(first.headings))
+    lines += [c.text for c in clauses]
+    return "\n".join(lines)
+
+
+def article_key(clause: Clause) -> str:
+    """Clauses of one article share this key (the clause id without its paragraph part)."""
+    return clause.clause_id.rsplit("-p", 1)[0] if clause.paragraph else clause.clause_id

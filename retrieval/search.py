@@ -52,6 +52,9 @@ def plan_query(
         fusion=settings.fusion,
         rrf_k=settings.rrf_k,
         weights=(settings.dense_weight, settings.sparse_weight),
+        article_weights=(settings.dense_article_weight, settings.sparse_article_weight)
+        if settings.article_context
+        else None,
         prefetch=max(settings.prefetch, k),
     )
 

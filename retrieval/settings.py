@@ -84,6 +84,17 @@ class IndexSettings(BaseModel):
     rrf_k: int = Field(default=60, ge=1, description="RRF constant k.")
     dense_weight: float = Field(default=1.0, gt=0, description="RRF weight of the dense prefetch.")
     sparse_weight: float = Field(default=1.0, gt=0, description="RRF weight of the sparse prefetch.")
+    article_context: bool = Field(
+        default=True,
+        description="Also match each paragraph through its whole article (article-level dense and "
+        "sparse vectors fused with the paragraph's own).",
+    )
+    dense_article_weight: float = Field(
+        default=1.0, gt=0, description="RRF weight of the article dense prefetch."
+    )
+    sparse_article_weight: float = Field(
+        default=1.0, gt=0, description="RRF weight of the article sparse prefetch."
+    )
     prefetch: int = Field(default=50, ge=1, description="Candidates per prefetch before fusion.")
 
 

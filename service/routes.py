@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -42,10 +43,20 @@ def search_clauses(
     level: Annotated[
         str | None, Query(description="법률, 시행령 or 시행규칙.", examples=["시행규칙"])
     ] = None,
+    doc_type: Annotated[Literal["statute", "guideline"] | None, Query(description="Document type.")] = None,
+    as_of: Annotated[
+        date | None, Query(description="Only clauses in force on this date (시행일자 ≤ as_of).")
+    ] = None,
 ) -> SearchResponse:
     """조항 검색: the k best statute clauses for a Korean question, each with its citation."""
     started = time.perf_counter()
-    hits = search(searcher, q, k=k, mode=mode, filters=SearchFilters(law=law, level=level))
+    hits = search(
+        searcher,
+        q,
+        k=k,
+        mode=mode,
+        filters=SearchFilters(law=law, level=level, doc_type=doc_type, as_of=as_of),
+    )
     return SearchResponse(
         query=q,
         mode=mode,

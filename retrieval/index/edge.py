@@ -19,18 +19,26 @@ from retrieval.index.schema import (
     BOOL_FIELDS,
     DATE_FIELDS,
     DENSE,
+    DENSE_ARTICLE,
     KEYWORD_FIELDS,
     SPARSE,
+    SPARSE_ARTICLE,
     IndexPoint,
     QueryPlan,
+    plan_legs,
 )
 from retrieval.models import SearchFilters
+from retrieval.sparse import SparseVector
 
 
 def _match_bool(value: bool) -> qe.MatchValue:
     """qdrant-edge-py 0.9 reads a Python bool as the integer 1/0 (bool is an int), which never
     matches a bool payload; a numpy bool reaches the engine as a bool."""
     return qe.MatchValue(np.bool_(value))  # type: ignore[arg-type]
+
+
+def _vector(vector: list[float] | SparseVector) -> Any:
+    return qe.SparseVector(vector.indices, vector.values) if isinstance(vector, SparseVector) else vector
 
 
 def _filter(filters: SearchFilters, extra_must: Sequence[Any] = ()) -> qe.Filter:
@@ -71,8 +79,14 @@ class EdgeIndex:
                 self._shard = qe.EdgeShard.load(str(path))
             elif create and dim:
                 config = qe.EdgeConfig(
-                    vectors={DENSE: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
-                    sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+                    vectors={
+                        name: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)
+                        for name in (DENSE, DENSE_ARTICLE)
+                    },
+                    sparse_vectors={
+                        name: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)
+                        for name in (SPARSE, SPARSE_ARTICLE)
+                    },
                 )
                 self._shard = qe.EdgeShard.create(str(path), config)
                 for name in KEYWORD_FIELDS:
@@ -103,7 +117,12 @@ class EdgeIndex:
         qpoints = [
             qe.Point(
                 p.id,
-                {DENSE: p.dense, SPARSE: qe.SparseVector(p.sparse.indices, p.sparse.values)},
+                {
+                    DENSE: p.dense,
+                    SPARSE: _vector(p.sparse),
+                    DENSE_ARTICLE: p.dense_article,
+                    SPARSE_ARTICLE: _vector(p.sparse_article),
+                },
                 p.payload,
             )
             for p in points
@@ -116,30 +135,21 @@ class EdgeIndex:
 
     def query(self, plan: QueryPlan) -> list[tuple[dict[str, Any], float]]:
         flt = _filter(plan.filters)
-        dense = qe.Query.Nearest(plan.dense, using=DENSE) if plan.dense is not None else None
-        sparse = (
-            qe.Query.Nearest(qe.SparseVector(plan.sparse.indices, plan.sparse.values), using=SPARSE)
-            if plan.sparse is not None and plan.sparse.indices
-            else None
-        )
-        if plan.mode == "dense" or (plan.mode == "hybrid" and sparse is None):
-            request = qe.QueryRequest(limit=plan.limit, query=dense, filter=flt, with_payload=True)
-        elif plan.mode == "sparse":
-            if sparse is None:
-                return []
-            request = qe.QueryRequest(limit=plan.limit, query=sparse, filter=flt, with_payload=True)
+        legs = plan_legs(plan)
+        if not legs:
+            return []
+        queries = [qe.Query.Nearest(_vector(leg.vector), using=leg.using) for leg in legs]
+        if len(legs) == 1:
+            request = qe.QueryRequest(limit=plan.limit, query=queries[0], filter=flt, with_payload=True)
         else:
             fusion: Any = (
-                qe.Fusion.Rrf(k=plan.rrf_k, weights=list(plan.weights))
+                qe.Fusion.Rrf(k=plan.rrf_k, weights=[leg.weight for leg in legs])
                 if plan.fusion == "rrf"
                 else qe.Fusion.Dbsf()
             )
             request = qe.QueryRequest(
                 limit=plan.limit,
-                prefetches=[
-                    qe.Prefetch(limit=plan.prefetch, query=dense, filter=flt),
-                    qe.Prefetch(limit=plan.prefetch, query=sparse, filter=flt),
-                ],
+                prefetches=[qe.Prefetch(limit=plan.prefetch, query=q, filter=flt) for q in queries],
                 query=fusion,
                 filter=flt,
                 with_payload=True,

@@ -15,7 +15,12 @@ from retrieval.sparse import SparseVector
 
 DENSE = "dense"
 SPARSE = "sparse"
-SCHEMA_VERSION = 1
+# Article context: every paragraph point also carries its whole article's vectors (the mean
+# of the article's paragraph embeddings, and BM25 over the article's full text), so a 항 whose
+# own words miss the question is still found through its article.
+DENSE_ARTICLE = "dense_article"
+SPARSE_ARTICLE = "sparse_article"
+SCHEMA_VERSION = 2
 # payload keys that filters use; a server gets a payload index on each
 KEYWORD_FIELDS = ("clause_id", "doc_id", "doc_type", "act", "law", "level")
 BOOL_FIELDS = ("supplementary",)
@@ -28,6 +33,8 @@ class IndexPoint:
     dense: list[float]
     sparse: SparseVector
     payload: dict[str, Any]
+    dense_article: list[float]
+    sparse_article: SparseVector
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,7 @@ class QueryPlan:
     fusion: Literal["rrf", "dbsf"] = "rrf"
     rrf_k: int = 60
     weights: tuple[float, float] = (1.0, 1.0)  # dense, sparse
+    article_weights: tuple[float, float] | None = None  # dense_article, sparse_article; None: unused
     prefetch: int = 50
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -58,7 +66,46 @@ def clause_from_payload(payload: dict[str, Any]) -> Clause:
     return Clause.model_validate({k: v for k, v in payload.items() if k in known})
 
 
-def make_point(clause: Clause, dense: list[float], sparse: SparseVector, content_hash: str) -> IndexPoint:
+def make_point(
+    clause: Clause,
+    dense: list[float],
+    sparse: SparseVector,
+    content_hash: str,
+    *,
+    dense_article: list[float] | None = None,
+    sparse_article: SparseVector | None = None,
+) -> IndexPoint:
+    """A point; without article vectors the clause stands for its own article."""
     return IndexPoint(
-        point_id(clause.clause_id), dense, sparse, clause_payload(clause, content_hash=content_hash)
+        point_id(clause.clause_id),
+        dense,
+        sparse,
+        clause_payload(clause, content_hash=content_hash),
+        dense_article if dense_article is not None else dense,
+        sparse_article if sparse_article is not None else sparse,
     )
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One prefetch: a query vector against one named vector, with its fusion weight."""
+
+    using: str
+    vector: list[float] | SparseVector
+    weight: float
+
+
+def plan_legs(plan: QueryPlan) -> list[Leg]:
+    """The prefetches a plan asks for, in order; an empty sparse query contributes none."""
+    legs: list[Leg] = []
+    sparse = plan.sparse if plan.sparse is not None and plan.sparse.indices else None
+    if plan.mode in ("dense", "hybrid") and plan.dense is not None:
+        legs.append(Leg(DENSE, plan.dense, plan.weights[0]))
+    if plan.mode in ("sparse", "hybrid") and sparse is not None:
+        legs.append(Leg(SPARSE, sparse, plan.weights[1]))
+    if plan.mode == "hybrid" and plan.article_weights:
+        if plan.dense is not None:
+            legs.append(Leg(DENSE_ARTICLE, plan.dense, plan.article_weights[0]))
+        if sparse is not None:
+            legs.append(Leg(SPARSE_ARTICLE, sparse, plan.article_weights[1]))
+    return legs

@@ -17,13 +17,23 @@ from retrieval.index.schema import (
     BOOL_FIELDS,
     DATE_FIELDS,
     DENSE,
+    DENSE_ARTICLE,
     KEYWORD_FIELDS,
     SPARSE,
+    SPARSE_ARTICLE,
     IndexPoint,
     QueryPlan,
+    plan_legs,
 )
 from retrieval.models import SearchFilters
 from retrieval.settings import IndexSettings
+from retrieval.sparse import SparseVector
+
+
+def _vector(vector: list[float] | SparseVector) -> Any:
+    if isinstance(vector, SparseVector):
+        return models.SparseVector(indices=vector.indices, values=vector.values)
+    return vector
 
 
 def _filter(filters: SearchFilters) -> models.Filter:
@@ -90,8 +100,14 @@ class ServerIndex:
     def _create(self, dim: int) -> None:
         self._client.create_collection(
             self.collection,
-            vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
-            sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+            vectors_config={
+                name: models.VectorParams(size=dim, distance=models.Distance.COSINE)
+                for name in (DENSE, DENSE_ARTICLE)
+            },
+            sparse_vectors_config={
+                name: models.SparseVectorParams(modifier=models.Modifier.IDF)
+                for name in (SPARSE, SPARSE_ARTICLE)
+            },
             shard_number=self.settings.shard_number,
             replication_factor=self.settings.replication_factor,
         )
@@ -115,7 +131,9 @@ class ServerIndex:
                     id=p.id,
                     vector={
                         DENSE: p.dense,
-                        SPARSE: models.SparseVector(indices=p.sparse.indices, values=p.sparse.values),
+                        SPARSE: _vector(p.sparse),
+                        DENSE_ARTICLE: p.dense_article,
+                        SPARSE_ARTICLE: _vector(p.sparse_article),
                     },
                     payload=p.payload,
                 )
@@ -129,27 +147,23 @@ class ServerIndex:
 
     def query(self, plan: QueryPlan) -> list[tuple[dict[str, Any], float]]:
         flt = _filter(plan.filters)
-        sparse = (
-            models.SparseVector(indices=plan.sparse.indices, values=plan.sparse.values)
-            if plan.sparse is not None and plan.sparse.indices
-            else None
-        )
-        if plan.mode == "sparse" and sparse is None:
+        legs = plan_legs(plan)
+        if not legs:
             return []
-        if plan.mode == "dense" or (plan.mode == "hybrid" and sparse is None):
-            kwargs: dict[str, Any] = {"query": plan.dense, "using": DENSE}
-        elif plan.mode == "sparse":
-            kwargs = {"query": sparse, "using": SPARSE}
+        if len(legs) == 1:
+            kwargs: dict[str, Any] = {"query": _vector(legs[0].vector), "using": legs[0].using}
         else:
             fusion: Any = (
-                models.RrfQuery(rrf=models.Rrf(k=plan.rrf_k, weights=list(plan.weights)))
+                models.RrfQuery(rrf=models.Rrf(k=plan.rrf_k, weights=[leg.weight for leg in legs]))
                 if plan.fusion == "rrf"
                 else models.FusionQuery(fusion=models.Fusion.DBSF)
             )
             kwargs = {
                 "prefetch": [
-                    models.Prefetch(query=plan.dense, using=DENSE, limit=plan.prefetch, filter=flt),
-                    models.Prefetch(query=sparse, using=SPARSE, limit=plan.prefetch, filter=flt),
+                    models.Prefetch(
+                        query=_vector(leg.vector), using=leg.using, limit=plan.prefetch, filter=flt
+                    )
+                    for leg in legs
                 ],
                 "query": fusion,
             }
