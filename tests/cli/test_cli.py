@@ -1,0 +1,82 @@
+"""The `kmed` commands, run in-process through typer's runner against real engines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kmed.cli import app
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "data"
+    bad = path.parent / "broken.xml"
+    bad.write_text('<?xml version="1.0"?><법령><기본정보>', encoding="utf-8")
+    result = runner.invoke(
+        app, ["ingest", str(DATA / "statute_sample.md"), str(bad), "--data-dir", str(path)]
+    )
+    assert result.exit_code == 1, result.output  # one file failed, the other went in
+    assert "broken.xml" in result.output and "malformed XML" in result.output
+    assert "1 ok, 1 failed" in result.output
+    return path
+
+
+def test_reingest_unchanged_writes_nothing(data_dir: Path) -> None:
+    result = runner.invoke(app, ["ingest", str(DATA / "statute_sample.md"), "--data-dir", str(data_dir)])
+    assert result.exit_code == 0, result.output
+    assert "unchanged" in result.output and "0 embedded" in result.output
+
+
+def test_search_json(data_dir: Path) -> None:
+    result = runner.invoke(
+        app, ["search", "기록 보관 기간", "--k", "2", "--json", "--data-dir", str(data_dir)]
+    )
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.stdout)
+    assert len(hits) == 2 and hits[0]["clause"]["label"].startswith("시험보건법 시행규칙 제2조의2")
+
+
+def test_search_rejects_bad_input(data_dir: Path) -> None:
+    assert runner.invoke(app, ["search", " ", "--data-dir", str(data_dir)]).exit_code == 2
+    assert runner.invoke(app, ["search", "기록", "--mode", "x", "--data-dir", str(data_dir)]).exit_code == 2
+    assert (
+        runner.invoke(app, ["search", "기록", "--as-of", "yesterday", "--data-dir", str(data_dir)]).exit_code
+        == 2
+    )
+
+
+def test_search_without_index_says_to_ingest(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["search", "기록", "--data-dir", str(tmp_path / "none")])
+    assert result.exit_code == 3 and "kmed ingest" in result.output
+
+
+def test_eval_json_shape(data_dir: Path) -> None:
+    qa = DATA / "statute_sample_qa.jsonl"
+    result = runner.invoke(
+        app, ["eval", str(qa), "--k", "5", "--modes", "hybrid,sparse", "--json", "--data-dir", str(data_dir)]
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert set(body) == {"n_answerable", "modes", "misses"}
+    assert body["n_answerable"] == 2
+    assert set(body["modes"]) == {"hybrid", "sparse"}
+    assert set(body["modes"]["hybrid"]) == {"hit@1", "hit@5", "hit@10", "mrr@10"}
+    assert body["modes"]["hybrid"]["hit@5"] == 1.0 and body["misses"] == []
+
+
+def test_eval_table(data_dir: Path) -> None:
+    result = runner.invoke(app, ["eval", str(DATA / "statute_sample_qa.jsonl"), "--data-dir", str(data_dir)])
+    assert result.exit_code == 0, result.output
+    assert "hit@5" in result.output and "hybrid" in result.output
+
+
+def test_ingest_with_nothing_to_read(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["ingest", str(tmp_path), "--data-dir", str(tmp_path / "d")])
+    assert result.exit_code == 2 and "no supported files" in result.output

@@ -1,0 +1,63 @@
+"""A real uvicorn server on loopback over a real Edge index built from tests/data."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from ingest.pipeline import ingest_paths
+from retrieval.runtime import build_dense, build_encoder, open_for_writing
+from retrieval.settings import Settings, load_settings
+from service.app import create_app
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(settings: Settings) -> Iterator[str]:
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def indexed_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    settings = load_settings(data_dir=tmp_path_factory.mktemp("api") / "data")
+    embedder = build_dense(settings)
+    index = open_for_writing(settings, embedder)
+    report = ingest_paths(
+        [DATA / "statute_sample.md"], index=index, embedder=embedder, encoder=build_encoder(settings)
+    )
+    index.close()
+    assert not report.failed
+    return settings
+
+
+@pytest.fixture(scope="module")
+def api(indexed_settings: Settings) -> Iterator[httpx.Client]:
+    for url in serve(indexed_settings):
+        with httpx.Client(base_url=url, timeout=30) as client:
+            yield client

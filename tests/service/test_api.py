@@ -1,0 +1,70 @@
+"""The HTTP API over loopback: search, clause lookup, health, readiness, errors, OpenAPI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from retrieval.settings import load_settings
+from tests.service.conftest import serve
+
+
+def test_search_returns_cited_clauses(api: httpx.Client) -> None:
+    response = api.get("/v1/search", params={"q": "기록은 몇 년 보관해야 하나요?", "k": 3})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["mode"] == "hybrid" and body["k"] == 3
+    top = body["hits"][0]["clause"]
+    assert top["label"] == "시험보건법 시행규칙 제2조의2제3항"
+    assert "1년간 보관" in top["text"]
+    assert top["url"].startswith("https://www.law.go.kr/")
+    assert [h["rank"] for h in body["hits"]] == list(range(1, len(body["hits"]) + 1))
+
+
+def test_search_modes_and_filters(api: httpx.Client) -> None:
+    for mode in ("dense", "sparse"):
+        hits = api.get("/v1/search", params={"q": "보건요원 교육 시간", "mode": mode}).json()["hits"]
+        assert hits and hits[0]["clause"]["article"] == "제4조"
+    none = api.get("/v1/search", params={"q": "보건요원 교육 시간", "law": "약사법"}).json()
+    assert none["hits"] == []
+    old = api.get("/v1/search", params={"q": "보건요원 교육 시간", "as_of": "2000-01-01"}).json()
+    assert old["hits"] == []  # the sample takes effect on 2024-04-01
+
+
+def test_clause_lookup_has_references_and_notes(api: httpx.Client) -> None:
+    hit = api.get("/v1/search", params={"q": "의료법 제22조를 따른다", "k": 1}).json()["hits"][0]["clause"]
+    detail = api.get(f"/v1/clauses/{hit['clause_id']}")
+    assert detail.status_code == 200
+    body = detail.json()
+    assert body["label"] == hit["label"]
+    assert {(r["law"], r["article"]) for r in body["references"]} >= {("의료법", "제22조")}
+    assert api.get("/v1/clauses/s-nope-a1").status_code == 404
+
+
+def test_bad_questions_get_clear_errors(api: httpx.Client) -> None:
+    empty = api.get("/v1/search", params={"q": "   "})
+    assert empty.status_code == 422 and "empty" in empty.json()["detail"]
+    huge = api.get("/v1/search", params={"q": "가" * 5000})
+    assert huge.status_code == 422 and "limit" in huge.json()["detail"]
+    assert api.get("/v1/search", params={"q": "기록", "k": 0}).status_code == 422
+    assert api.get("/v1/search", params={"q": "기록", "mode": "fuzzy"}).status_code == 422
+
+
+def test_health_readiness_and_openapi(api: httpx.Client) -> None:
+    assert api.get("/healthz").json() == {"status": "ok"}
+    ready = api.get("/readyz").json()
+    assert ready["status"] == "ready" and ready["points"] > 0 and ready["backend"] == "edge"
+    spec = api.get("/openapi.json").json()
+    assert {"/v1/search", "/v1/clauses/{clause_id}", "/healthz", "/readyz"} <= set(spec["paths"])
+    assert "처방전" in str(spec["paths"]["/v1/search"])  # Korean examples
+
+
+def test_server_without_index_is_not_ready(tmp_path: Path) -> None:
+    for url in serve(load_settings(data_dir=tmp_path / "empty")):
+        with httpx.Client(base_url=url, timeout=30) as client:
+            ready = client.get("/readyz")
+            assert ready.status_code == 503 and "kmed ingest" in ready.json()["detail"]
+            search = client.get("/v1/search", params={"q": "기록"})
+            assert search.status_code == 503 and "kmed ingest" in search.json()["detail"]
+            assert client.get("/healthz").status_code == 200
