@@ -124,6 +124,7 @@ def ingest_paths(
     on_start: Callable[[int], None] | None = None,
     on_file: Callable[[FileResult], None] | None = None,
     on_progress: Progress | None = None,
+    embed_supplementary: bool = False,
 ) -> IngestReport:
     """Parse, resolve, embed and write every file; never raises for a bad file."""
     report = IngestReport()
@@ -145,6 +146,7 @@ def ingest_paths(
             encoder=encoder,
             report=report,
             on_progress=on_progress,
+            embed_supplementary=embed_supplementary,
         )
         report.files.append(result)
         if on_file:
@@ -162,6 +164,7 @@ def write_document(
     encoder: SparseEncoder,
     report: IngestReport,
     on_progress: Progress | None = None,
+    embed_supplementary: bool = False,
 ) -> None:
     """Embed and write one document's clauses; drop its points that no longer exist.
 
@@ -190,27 +193,27 @@ def write_document(
     points = []
     for batch in _article_batches(todo, groups):
         members = [i for key in batch for i in groups[key]]
+        dense_members = [i for i in members if embed_supplementary or not clauses[i].supplementary]
         t0 = time.perf_counter()
-        dense = embedder.embed([texts[i] for i in members], kind="passage")
+        dense = embedder.embed([texts[i] for i in dense_members], kind="passage")
         report.embedding_seconds += time.perf_counter() - t0
-        sparse = encoder.encode_documents([texts[i] for i in members])
+        vectors = {i: dense[j] for j, i in enumerate(dense_members)}
+        sparse = dict(zip(members, encoder.encode_documents([texts[i] for i in members]), strict=True))
         sparse_articles = encoder.encode_documents([articles[key] for key in batch])
-        row = {i: j for j, i in enumerate(members)}
         for key, sparse_article in zip(batch, sparse_articles, strict=True):
-            mean = dense[[row[i] for i in groups[key]]].mean(axis=0)
-            dense_article = (mean / (np.linalg.norm(mean) or 1.0)).tolist()
+            dense_article = _mean_vector([vectors[i] for i in groups[key] if i in vectors])
             points += [
                 make_point(
                     clauses[i],
-                    dense[row[i]].tolist(),
-                    sparse[row[i]],
+                    vectors[i].tolist() if i in vectors else None,
+                    sparse[i],
                     hashes[i],
                     dense_article=dense_article,
                     sparse_article=sparse_article,
                 )
                 for i in groups[key]
             ]
-        report.embedded += len(members)
+        report.embedded += len(dense_members)
         if on_progress:
             on_progress(len(members))
     for start in range(0, len(points), UPSERT_BATCH):
@@ -227,6 +230,13 @@ def write_document(
     if not todo and not stale:
         result.status = "unchanged"
     result.seconds += time.perf_counter() - started
+
+
+def _mean_vector(vectors: Sequence[np.ndarray]) -> list[float] | None:
+    if not vectors:
+        return None
+    mean = np.mean(vectors, axis=0)
+    return (mean / (np.linalg.norm(mean) or 1.0)).tolist()
 
 
 def _article_batches(keys: Sequence[str], groups: dict[str, list[int]]) -> Iterator[list[str]]:

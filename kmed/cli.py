@@ -92,6 +92,7 @@ def ingest(
             on_start=on_start,
             on_file=on_file,
             on_progress=on_progress,
+            embed_supplementary=settings.index.embed_supplementary,
         )
     index.close()
     table = Table(title=f"ingested into {settings.index.qdrant_url or settings.data_dir}")

@@ -95,6 +95,11 @@ class IndexSettings(BaseModel):
     sparse_article_weight: float = Field(
         default=1.0, gt=0, description="RRF weight of the article sparse prefetch."
     )
+    embed_supplementary: bool = Field(
+        default=False,
+        description="Embed 부칙 clauses too; otherwise they are indexed for BM25 only (they are "
+        "excluded from search unless asked, and embedding them costs a third more time).",
+    )
     prefetch: int = Field(default=50, ge=1, description="Candidates per prefetch before fusion.")
 
 

@@ -47,11 +47,13 @@ def parse_statute(path: Path | str) -> ParsedLaw:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise ParseError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
-                             "convert it to UTF-8") from exc
+            raise ParseError(
+                f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); convert it to UTF-8"
+            ) from exc
         raw = parse_markdown(path, text) if fmt == "markdown" else parse_lawjson(path, text)
     else:
         hint = "PDF guidelines go through the guideline reader" if fmt == "pdf" else "is it a statute?"
-        raise UnsupportedFormat(f"{path}: {fmt} content, not legalize-kr Markdown or law.go.kr "
-                                f"lawService.do XML/JSON; {hint}")
+        raise UnsupportedFormat(
+            f"{path}: {fmt} content, not legalize-kr Markdown or law.go.kr lawService.do XML/JSON; {hint}"
+        )
     return build_law(raw)

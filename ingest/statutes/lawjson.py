@@ -41,8 +41,10 @@ def parse_lawjson(path: Path, text: str) -> RawLaw:
     try:
         payload = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ParseError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); "
-                         "re-download the law with lawService.do?type=JSON") from exc
+        raise ParseError(
+            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); "
+            "re-download the law with lawService.do?type=JSON"
+        ) from exc
     return raw_law_from_payload(path, payload, "lawjson")
 
 
@@ -75,25 +77,27 @@ def _check_payload(path: Path, payload: Any) -> dict[str, Any]:
     if isinstance(payload, list):
         raise UnsupportedFormat(
             f"{path}: a list of {len(payload)} entries (a law.go.kr history or search list), not one law; "
-            "fetch each law's text with lawService.do (법령 본문 조회) and ingest that file")
+            "fetch each law's text with lawService.do (법령 본문 조회) and ingest that file"
+        )
     if not isinstance(payload, dict):
         raise ParseError(f"{path}: top level is {type(payload).__name__}, expected a '법령' object")
     if "법령" not in payload:
         if any(key in payload for key in _SEARCH_KEYS):
-            raise UnsupportedFormat(f"{path}: a law.go.kr search result, not one law; "
-                                    "fetch each law with lawService.do and ingest that file")
+            raise UnsupportedFormat(
+                f"{path}: a law.go.kr search result, not one law; "
+                "fetch each law with lawService.do and ingest that file"
+            )
         keys = ", ".join(list(payload)[:5]) or "none"
-        raise ParseError(f"{path}: no top-level '법령' object (keys: {keys}); "
-                         "expected law.go.kr lawService.do output")
+        raise ParseError(
+            f"{path}: no top-level '법령' object (keys: {keys}); expected law.go.kr lawService.do output"
+        )
     law = payload["법령"]
     if not isinstance(law, dict) or not isinstance(law.get("기본정보"), dict):
         raise ParseError(f"{path}: '법령' has no '기본정보' (title, kind, dates); the download is incomplete")
     return law
 
 
-def raw_law_from_payload(
-    path: Path, payload: Any, fmt: SourceFormat, mst: str | None = None
-) -> RawLaw:
+def raw_law_from_payload(path: Path, payload: Any, fmt: SourceFormat, mst: str | None = None) -> RawLaw:
     """The shared JSON/XML reader: payload shaped like lawService.do JSON to the intermediate."""
     law = _check_payload(path, payload)
     info = law["기본정보"]

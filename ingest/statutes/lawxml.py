@@ -29,7 +29,8 @@ def parse_lawxml(path: Path, data: bytes) -> RawLaw:
     if root.tag != "법령":
         raise UnsupportedFormat(
             f"{path}: root element <{root.tag}> is not <법령>: a search or history list, not one law; "
-            "fetch each law's text with lawService.do (법령 본문 조회) and ingest that file")
+            "fetch each law's text with lawService.do (법령 본문 조회) and ingest that file"
+        )
     mst = path.stem if path.stem.isdigit() else None
     return raw_law_from_payload(path, {"법령": _to_payload(root)}, "lawxml", mst=mst)
 

@@ -56,7 +56,7 @@ def parse_markdown(path: Path, text: str) -> RawLaw:
         format="markdown",
         source=str(path),
         articles=_articles(path, lines[:cut], offset),
-        supplements=_supplements(lines[cut + 1:]),
+        supplements=_supplements(lines[cut + 1 :]),
     )
 
 
@@ -64,8 +64,10 @@ def _front_matter(path: Path, text: str) -> tuple[dict[str, Any], str, int]:
     """(metadata, body, line number where the body starts)."""
     text = text.lstrip("\ufeff")
     if not text.startswith("---\n"):
-        raise ParseError(f"{path}: no YAML front matter (a '---' block with 제목, 법령구분, 시행일자); "
-                         "is this a legalize-kr statute file?")
+        raise ParseError(
+            f"{path}: no YAML front matter (a '---' block with 제목, 법령구분, 시행일자); "
+            "is this a legalize-kr statute file?"
+        )
     end = text.find("\n---\n", 3)
     if end < 0:
         raise ParseError(f"{path}: the YAML front matter is not closed by a '---' line")
@@ -75,7 +77,7 @@ def _front_matter(path: Path, text: str) -> tuple[dict[str, Any], str, int]:
         raise ParseError(f"{path}: front matter is not valid YAML ({exc}); fix the '---' block") from exc
     if not isinstance(meta, dict):
         raise ParseError(f"{path}: front matter is not a mapping of 제목, 법령구분, …")
-    return meta, text[end + 5:], text[:end + 5].count("\n") + 1
+    return meta, text[end + 5 :], text[: end + 5].count("\n") + 1
 
 
 def _identifier(value: object, width: int = 0) -> str | None:
@@ -101,10 +103,13 @@ def _articles(path: Path, lines: list[str], offset: int) -> list[RawArticle]:
             heading, notes = strip_notes(line)
             match = _ARTICLE_RE.match(heading)
             if match:
-                article = RawArticle(number=int(match.group(1)),
-                                     branch=int(match.group(2)) if match.group(2) else None,
-                                     title=(match.group(3) or "").strip(), headings=headings.current,
-                                     notes=notes)
+                article = RawArticle(
+                    number=int(match.group(1)),
+                    branch=int(match.group(2)) if match.group(2) else None,
+                    title=(match.group(3) or "").strip(),
+                    headings=headings.current,
+                    notes=notes,
+                )
                 articles.append(article)
             elif line.startswith("#####"):
                 raise ParseError(f"{path}:{number}: {line.strip()!r} is not a '##### 제N조 (제목)' heading")

@@ -112,7 +112,7 @@ def extract_references(
     last: dict[int, tuple[Reference, int]] = {}  # per parenthesis depth: last reference, its end
     last_law: tuple[int, str] | None = None  # for '같은 법': the law named last, and where
     for match in _REF_RE.finditer(text):
-        if text[max(0, match.start() - 3):match.start()].strip().endswith("부칙"):
+        if text[max(0, match.start() - 3) : match.start()].strip().endswith("부칙"):
             continue  # '부칙 제2조' is the 부칙's own article, not this law's
         while mentions and mentions[0][0] < match.start():
             if last_law is None or mentions[0][0] > last_law[0]:
@@ -177,32 +177,57 @@ def _reference(
         target = named if named is not None else (prev.law if prev else law)
         art = f"제{match.group('art')}조" + (f"의{match.group('br')}" if match.group("br") else "")
         para = f"제{match.group('para')}항" if match.group("para") else None
-        return Reference(raw=raw, law=target, article=art, paragraph=para,
-                         item=_item(match.group("item"), match.group("item_br")))
+        return Reference(
+            raw=raw,
+            law=target,
+            article=art,
+            paragraph=para,
+            item=_item(match.group("item"), match.group("item_br")),
+        )
     base_law = prev.law if prev else law
     base_article = prev.article if prev else article
     if match.group("same_art"):
         if not (match.group("sa_para") or match.group("sa_item")) or base_article is None:
             return None
         para = f"제{match.group('sa_para')}항" if match.group("sa_para") else None
-        return Reference(raw=raw, law=base_law, article=base_article, paragraph=para,
-                         item=_item(match.group("sa_item"), match.group("sa_item_br")))
+        return Reference(
+            raw=raw,
+            law=base_law,
+            article=base_article,
+            paragraph=para,
+            item=_item(match.group("sa_item"), match.group("sa_item_br")),
+        )
     if match.group("same_para"):
         base_para = prev.paragraph if prev else paragraph
         if base_article is None or base_para is None or not match.group("sp_item"):
             return None
-        return Reference(raw=raw, law=base_law, article=base_article, paragraph=base_para,
-                         item=_item(match.group("sp_item"), match.group("sp_item_br")))
+        return Reference(
+            raw=raw,
+            law=base_law,
+            article=base_article,
+            paragraph=base_para,
+            item=_item(match.group("sp_item"), match.group("sp_item_br")),
+        )
     if match.group("b_para"):
         if base_article is None:
             return None
         para = f"제{match.group('b_para')}항"
-        return Reference(raw=raw, law=base_law, article=base_article, paragraph=para,
-                         item=_item(match.group("bp_item"), match.group("bp_item_br")))
+        return Reference(
+            raw=raw,
+            law=base_law,
+            article=base_article,
+            paragraph=para,
+            item=_item(match.group("bp_item"), match.group("bp_item_br")),
+        )
     if prev is None or prev.item is None:
         return None  # a bare '제3호' outside a chain is ambiguous ('별지 제3호', '법률 제3호')
-    return Reference(raw=raw, law=prev.law, article=prev.article, paragraph=prev.paragraph,
-                     item=_item(match.group("b_item"), match.group("b_item_br")))
+    return Reference(
+        raw=raw,
+        law=prev.law,
+        article=prev.article,
+        paragraph=prev.paragraph,
+        item=_item(match.group("b_item"), match.group("b_item_br")),
+    )
 
 
 def _between(first: Reference, last: Reference) -> list[Reference]:
@@ -214,8 +239,10 @@ def _between(first: Reference, last: Reference) -> list[Reference]:
             if not (ma and mb) or not 0 < int(mb.group(1)) - int(ma.group(1)) <= _MAX_RANGE:
                 return []
             unit = ma.group(2)
-            return [first.model_copy(update={attr: f"제{n}{unit}", "raw": f"{first.raw}~{last.raw}"})
-                    for n in range(int(ma.group(1)) + 1, int(mb.group(1)))]
+            return [
+                first.model_copy(update={attr: f"제{n}{unit}", "raw": f"{first.raw}~{last.raw}"})
+                for n in range(int(ma.group(1)) + 1, int(mb.group(1)))
+            ]
     return []
 
 
@@ -224,8 +251,12 @@ def _unique(refs: list[Reference], law: str, article: str | None, paragraph: str
     out: list[Reference] = []
     for ref in refs:
         key = (ref.law, ref.article, ref.paragraph, ref.item)
-        is_self = ref.law == law and ref.article == article and ref.paragraph in (None, paragraph) \
+        is_self = (
+            ref.law == law
+            and ref.article == article
+            and ref.paragraph in (None, paragraph)
             and ref.item is None
+        )
         if key in seen or is_self:
             continue
         seen.add(key)
@@ -251,8 +282,11 @@ def resolve_references(clauses: Iterable[Clause], known: Mapping[Key, str]) -> l
         refs = []
         for ref in clause.references:
             law = _norm(ref.law)
-            candidates = [(law, ref.article, ref.paragraph), (law, ref.article, None),
-                          (law, ref.article, "제1항")]
+            candidates = [
+                (law, ref.article, ref.paragraph),
+                (law, ref.article, None),
+                (law, ref.article, "제1항"),
+            ]
             target = next((index[c] for c in candidates if c in index), None)
             refs.append(ref.model_copy(update={"target_id": target}) if target != ref.target_id else ref)
         changed = any(a is not b for a, b in zip(refs, clause.references, strict=True))

@@ -316,8 +316,12 @@ def _render_items(items: list[RawUnit], counter: _Counter, notes: list[str]) -> 
             block += [f"{sub.number}. {sub_body[0]}"] + [f"  {x}" for x in sub_body[1:]]
         number, _, branch = (raw.number or "0").partition("의")
         counter.items += 1
-        kept.append(Item(number=citations.item_label(int(number), int(branch) if branch else None),
-                         text="\n".join(block)))
+        kept.append(
+            Item(
+                number=citations.item_label(int(number), int(branch) if branch else None),
+                text="\n".join(block),
+            )
+        )
         lines += [f"{raw.number}. {block[0]}"] + [f"  {x}" for x in block[1:]]
     return lines, kept
 
@@ -338,18 +342,20 @@ def _article_drafts(
         item_lines, items = _render_items(unit.children, counter, notes)
         paragraph = citations.paragraph_label(int(unit.number)) if unit.number else None
         label_law = f"{law} 부칙 {supplement[1]}" if supplement else law
-        drafts.append(_Draft(
-            article=label,
-            id_article=label or "제0조",
-            article_title=title,
-            paragraph=paragraph,
-            headings=list(article.headings),
-            items=items,
-            text="\n".join(body + item_lines),
-            notes=notes + article.notes,
-            label=citations.clause_label(label_law, label, paragraph).strip(),
-            supplementary=supplement[0] if supplement else None,
-        ))
+        drafts.append(
+            _Draft(
+                article=label,
+                id_article=label or "제0조",
+                article_title=title,
+                paragraph=paragraph,
+                headings=list(article.headings),
+                items=items,
+                text="\n".join(body + item_lines),
+                notes=notes + article.notes,
+                label=citations.clause_label(label_law, label, paragraph).strip(),
+                supplementary=supplement[0] if supplement else None,
+            )
+        )
         counter.paragraphs += unit.number is not None
     counter.articles += bool(drafts)
     return drafts
@@ -387,8 +393,9 @@ def build_law(raw: RawLaw) -> ParsedLaw:
 
     def clause(draft: _Draft) -> Clause:
         return Clause(
-            clause_id=citations.clause_id(key, draft.id_article, draft.paragraph,
-                                          supplementary=draft.supplementary),
+            clause_id=citations.clause_id(
+                key, draft.id_article, draft.paragraph, supplementary=draft.supplementary
+            ),
             doc_id=f"law-{key}",
             law=raw.title,
             act=act,
@@ -402,8 +409,13 @@ def build_law(raw: RawLaw) -> ParsedLaw:
             notes=draft.notes,
             label=draft.label,
             supplementary=draft.supplementary is not None,
-            references=extract_references(draft.text, law=raw.title, aliases=aliases,
-                                          article=draft.article or None, paragraph=draft.paragraph),
+            references=extract_references(
+                draft.text,
+                law=raw.title,
+                aliases=aliases,
+                article=draft.article or None,
+                paragraph=draft.paragraph,
+            ),
             law_id=raw.law_id,
             mst=raw.mst,
             promulgated=raw.promulgated,
@@ -413,8 +425,23 @@ def build_law(raw: RawLaw) -> ParsedLaw:
 
     clauses = [clause(d) for d in main_drafts]
     supplementary = [clause(d) for d in sup_drafts]
-    counts = {"articles": main.articles, "paragraphs": main.paragraphs, "items": main.items,
-              "deleted": main.deleted, "supplementary": len(supplementary)}
-    return ParsedLaw(title=raw.title, act=act, level=level, law_id=raw.law_id, mst=raw.mst,
-                     promulgated=raw.promulgated, effective=raw.effective, format=raw.format,
-                     clauses=clauses, supplementary=supplementary, counts=counts)
+    counts = {
+        "articles": main.articles,
+        "paragraphs": main.paragraphs,
+        "items": main.items,
+        "deleted": main.deleted,
+        "supplementary": len(supplementary),
+    }
+    return ParsedLaw(
+        title=raw.title,
+        act=act,
+        level=level,
+        law_id=raw.law_id,
+        mst=raw.mst,
+        promulgated=raw.promulgated,
+        effective=raw.effective,
+        format=raw.format,
+        clauses=clauses,
+        supplementary=supplementary,
+        counts=counts,
+    )

@@ -26,6 +26,7 @@ from retrieval.index.schema import (
     IndexPoint,
     QueryPlan,
     plan_legs,
+    point_vectors,
 )
 from retrieval.models import SearchFilters
 from retrieval.sparse import SparseVector
@@ -115,16 +116,7 @@ class EdgeIndex:
         if not points:
             return
         qpoints = [
-            qe.Point(
-                p.id,
-                {
-                    DENSE: p.dense,
-                    SPARSE: _vector(p.sparse),
-                    DENSE_ARTICLE: p.dense_article,
-                    SPARSE_ARTICLE: _vector(p.sparse_article),
-                },
-                p.payload,
-            )
+            qe.Point(p.id, {name: _vector(v) for name, v in point_vectors(p).items()}, p.payload)
             for p in points
         ]
         self._shard.update(qe.UpdateOperation.upsert_points(qpoints))

@@ -30,10 +30,10 @@ DATE_FIELDS = ("effective",)
 @dataclass(frozen=True)
 class IndexPoint:
     id: str
-    dense: list[float]
+    dense: list[float] | None  # None: the point is found by its sparse vectors only
     sparse: SparseVector
     payload: dict[str, Any]
-    dense_article: list[float]
+    dense_article: list[float] | None
     sparse_article: SparseVector
 
 
@@ -68,7 +68,7 @@ def clause_from_payload(payload: dict[str, Any]) -> Clause:
 
 def make_point(
     clause: Clause,
-    dense: list[float],
+    dense: list[float] | None,
     sparse: SparseVector,
     content_hash: str,
     *,
@@ -93,6 +93,17 @@ class Leg:
     using: str
     vector: list[float] | SparseVector
     weight: float
+
+
+def point_vectors(point: IndexPoint) -> dict[str, list[float] | SparseVector]:
+    """The point's named vectors, leaving out dense ones it does not have."""
+    vectors: dict[str, list[float] | SparseVector | None] = {
+        DENSE: point.dense,
+        SPARSE: point.sparse,
+        DENSE_ARTICLE: point.dense_article,
+        SPARSE_ARTICLE: point.sparse_article,
+    }
+    return {name: v for name, v in vectors.items() if v is not None}
 
 
 def plan_legs(plan: QueryPlan) -> list[Leg]:

@@ -24,6 +24,7 @@ from retrieval.index.schema import (
     IndexPoint,
     QueryPlan,
     plan_legs,
+    point_vectors,
 )
 from retrieval.models import SearchFilters
 from retrieval.settings import IndexSettings
@@ -129,12 +130,7 @@ class ServerIndex:
             points=[
                 models.PointStruct(
                     id=p.id,
-                    vector={
-                        DENSE: p.dense,
-                        SPARSE: _vector(p.sparse),
-                        DENSE_ARTICLE: p.dense_article,
-                        SPARSE_ARTICLE: _vector(p.sparse_article),
-                    },
+                    vector={name: _vector(v) for name, v in point_vectors(p).items()},
                     payload=p.payload,
                 )
                 for p in points
