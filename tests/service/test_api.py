@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
 
-from retrieval.settings import load_settings
-from tests.service.conftest import serve
+from retrieval.settings import Settings, load_settings
+from tests.service.conftest import DATA, serve
 
 
 def test_search_returns_cited_clauses(api: httpx.Client) -> None:
@@ -68,3 +70,18 @@ def test_server_without_index_is_not_ready(tmp_path: Path) -> None:
             search = client.get("/v1/search", params={"q": "기록"})
             assert search.status_code == 503 and "kmed ingest" in search.json()["detail"]
             assert client.get("/healthz").status_code == 200
+
+
+def test_ingest_while_serving_says_what_to_do(api: httpx.Client, indexed_settings: Settings) -> None:
+    """Qdrant Edge locks its shard per process: a second process is told to stop the server."""
+    assert api.get("/readyz").status_code == 200  # the server holds the shard open
+    kmed = Path(sys.executable).parent / "kmed"
+    result = subprocess.run(
+        [str(kmed), "ingest", str(DATA / "statute_sample.json"), "--data-dir", str(indexed_settings.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 3, result.stderr
+    assert "open in another process" in result.stderr
+    assert api.get("/v1/search", params={"q": "기록 보관"}).json()["hits"]  # the server is unharmed
