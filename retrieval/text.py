@@ -23,18 +23,21 @@ from kiwipiepy import Kiwi
 
 from retrieval.settings import SparseVariant
 
+# a particle written right after a reference or quantity goes with it ('22조 2항을', '10년간')
+_PARTICLE = "(?:에서|에게|까지|부터|마다|으로|에는|에도|간|에|을|를|의|은|는|이|가|과|와|로|도|만)?"
 # 제22조의2제1항제3호, 22조, 제 22 조 의 2 → 제22조의2, 제22조의2제1항, 제22조의2제1항제3호
 _STATUTE_REF = re.compile(
-    r"(?:제\s*)?(\d+)\s*조(?:\s*의\s*(\d+))?(?:\s*(?:제\s*)?(\d+)\s*항)?(?:\s*(?:제\s*)?(\d+)\s*호(?:\s*의\s*(\d+))?)?"
+    r"(?:제\s*)?(\d+)\s*조(?:\s*의\s*(\d+))?(?:\s*(?:제\s*)?(\d+)\s*항)?"
+    r"(?:\s*(?:제\s*)?(\d+)\s*호(?:\s*의\s*(\d+))?)?" + _PARTICLE
 )
 _UNITS = (
     "mmHg|mg/dL|mg/kg|mcg|μg|mg|mL|ml|kg|g|L|cm|mm|IU|℃|°C|%|퍼센트"
     "|세|개월|년|월|일|주|시간|분|초|회|명|병상|배|종|개|층|원"
 )
 # 10년, 72시간, 130/80 mmHg, 0.5 mg/kg, 3개월
-_QUANTITY = re.compile(rf"(\d+(?:[.,]\d+)?(?:\s*/\s*\d+(?:[.,]\d+)?)?)\s*({_UNITS})")
+_QUANTITY = re.compile(rf"(\d+(?:[.,]\d+)?(?:\s*/\s*\d+(?:[.,]\d+)?)?)\s*({_UNITS}){_PARTICLE}")
 # 제1항, 제3호의2 without an article: meaningless out of context, so dropped
-_BARE_NUMBERED = re.compile(r"제\s*\d+\s*(?:항|호|목)(?:\s*의\s*\d+)?")
+_BARE_NUMBERED = re.compile(r"제\s*\d+\s*(?:항|호|목)(?:\s*의\s*\d+)?" + _PARTICLE)
 # SGLT2, COVID-19, HbA1c: Latin codes with digits stay one lower-cased term
 _CODE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]+(?:-?\d+[A-Za-z0-9]*)+(?![A-Za-z0-9])")
 _CONTENT_TAGS = {"NNG", "NNP", "NR", "SL", "SH", "XR", "VV", "VA", "VV-R", "VA-R", "VV-I", "VA-I", "MAG"}
@@ -71,6 +74,7 @@ class Analysis:
     special: tuple[str, ...]  # statute references and quantities, normalised
     morphemes: tuple[str, ...]  # content morphemes (verbs as lemma + 다)
     compounds: tuple[str, ...]  # noun runs written together, re-joined (only runs of 2+)
+    runs: tuple[str, ...]  # every written noun run, single nouns included
     words: tuple[str, ...]  # written words with the special spans removed
 
     def terms(self, variant: SparseVariant) -> list[str]:
@@ -81,7 +85,7 @@ class Analysis:
         if variant == "morph_compound":
             terms += self.compounds
         elif variant == "morph_bigram":
-            terms += [f"~{b}" for c in self.compounds if _HANGUL.search(c) for b in char_bigrams(c)]
+            terms += [f"~{b}" for c in self.runs if _HANGUL.search(c) for b in char_bigrams(c)]
         return terms
 
 
@@ -92,7 +96,7 @@ def char_bigrams(word: str) -> list[str]:
 
 
 def _statute_terms(match: re.Match[str]) -> list[str]:
-    art, branch, para, item, item_branch = match.groups()
+    art, branch, para, item, item_branch = match.group(1, 2, 3, 4, 5)
     article = f"제{art}조" + (f"의{branch}" if branch else "")
     out = [article]
     if para:
@@ -133,6 +137,7 @@ class KoreanTokenizer:
 
     def __init__(self, user_dictionaries: Sequence[Path] = (), *, num_workers: int = -1) -> None:
         self._kiwi = Kiwi(num_workers=num_workers)
+        self._batch = num_workers != 0  # Kiwi analyses lists only with worker threads
         self.dictionary_entries = 0
         for path in user_dictionaries:
             if path.exists():
@@ -151,7 +156,8 @@ class KoreanTokenizer:
 
     def analyse_many(self, texts: Sequence[str]) -> Iterator[Analysis]:
         prepared = [extract_special(t) for t in texts]
-        tokenized = self._kiwi.tokenize([rest for _, rest in prepared])
+        rests = [rest for _, rest in prepared]
+        tokenized = self._kiwi.tokenize(rests) if self._batch else map(self._kiwi.tokenize, rests)
         for (special, rest), tokens in zip(prepared, tokenized, strict=True):
             yield _analysis(special, rest, tokens)
 
@@ -159,14 +165,16 @@ class KoreanTokenizer:
 def _analysis(special: list[str], rest: str, tokens: Sequence[object]) -> Analysis:
     morphemes: list[str] = []
     compounds: list[str] = []
+    runs: list[str] = []
     run: list[str] = []
     run_end = -1
 
     def close_run() -> None:
-        if len(run) >= 2:
-            compounds.append("".join(run))
-        elif len(run) == 1 and len(run[0]) >= 2:
-            compounds.append(run[0])
+        joined = "".join(run)
+        if joined and joined not in _STOP:
+            runs.append(joined)
+            if len(run) >= 2:
+                compounds.append(joined)
         run.clear()
 
     for tok in tokens:
@@ -186,4 +194,4 @@ def _analysis(special: list[str], rest: str, tokens: Sequence[object]) -> Analys
         morphemes.append(term.lower() if tag == "SL" else term)
     close_run()
     words = tuple(w for w in _HANGUL_WORD.findall(rest) if not w.isdigit())
-    return Analysis(tuple(special), tuple(morphemes), tuple(compounds), words)
+    return Analysis(tuple(special), tuple(morphemes), tuple(compounds), tuple(runs), words)

@@ -118,6 +118,8 @@ def _articles(path: Path, lines: list[str], offset: int) -> list[RawArticle]:
                 article = None
             paragraph = item = subitem = None
             continue
+        if article is None and not articles:
+            continue  # a preamble under the title (e.g. a note on the document) is not a clause
         if article is None:
             raise ParseError(f"{path}:{number}: text outside any article: {line.strip()[:40]!r}")
         if match := _PARAGRAPH_RE.match(line):

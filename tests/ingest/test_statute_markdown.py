@@ -133,7 +133,11 @@ def write(tmp_path: Path, text: str) -> Path:
         ("---\n제목: [시험법\n---\n", "not valid YAML"),
         ("---\n법령구분: 법률\n---\n# 시험법\n", "lacks 제목"),
         ("---\n제목: 시험법\n법령구분: 법률\n---\n# 시험법\n\n##### 부록\n", "is not a '##### 제N조"),
-        ("---\n제목: 시험법\n법령구분: 법률\n---\n# 시험법\n\n조문 밖의 글\n", "text outside any article"),
+        (
+            "---\n제목: 시험법\n법령구분: 법률\n---\n# 시험법\n\n##### 제1조 (목적)\n\n본문\n\n"
+            "## 제2장 기타\n\n조문 밖의 글\n",
+            "text outside any article",
+        ),
     ],
 )
 def test_malformed_markdown_says_what_is_wrong(tmp_path: Path, text: str, message: str) -> None:
@@ -155,3 +159,15 @@ def test_windows_line_ends_and_unquoted_law_id(tmp_path: Path) -> None:
     law = parse_statute(path)
     assert law.law_id == "001788"
     assert [(c.clause_id, c.text) for c in law.clauses] == [("s-001788-a1-p1", "본문이다.")]
+
+
+def test_preamble_under_the_title_is_not_a_clause(tmp_path: Path) -> None:
+    path = tmp_path / "preamble.md"
+    path.write_text(
+        "---\n제목: 시험내규\n법령구분: 내규\n---\n# 시험내규\n\n이 문서는 가상의 내규입니다.\n\n"
+        "##### 제1조 (목적)\n\n이 내규는 시험을 위한 것이다.\n",
+        encoding="utf-8",
+    )
+    law = parse_statute(path)
+    assert [c.label for c in law.clauses] == ["시험내규 제1조"]
+    assert "가상" not in law.clauses[0].text

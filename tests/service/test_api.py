@@ -77,7 +77,13 @@ def test_ingest_while_serving_says_what_to_do(api: httpx.Client, indexed_setting
     assert api.get("/readyz").status_code == 200  # the server holds the shard open
     kmed = Path(sys.executable).parent / "kmed"
     result = subprocess.run(
-        [str(kmed), "ingest", str(DATA / "statute_sample.json"), "--data-dir", str(indexed_settings.data_dir)],
+        [
+            str(kmed),
+            "ingest",
+            str(DATA / "statute_sample.json"),
+            "--data-dir",
+            str(indexed_settings.data_dir),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
