@@ -26,7 +26,7 @@ def build_encoder(settings: Settings) -> SparseEncoder:
 
 
 def build_dense(settings: Settings) -> Embedder:
-    return build_embedder(settings.embedding, settings.data_dir / "cache")
+    return build_embedder(settings.embedding, settings.cache_dir or settings.data_dir / "cache")
 
 
 def _meta_path(settings: Settings) -> Path:

@@ -111,6 +111,11 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Field(default=Path("data"), description="Index, embedding cache and state live here.")
+    cache_dir: Path | None = Field(
+        default=None,
+        description="Embedding cache folder (default: <data_dir>/cache); share it between data folders "
+        "so that several indexes of the same texts embed each text once.",
+    )
     shared_dir: Path = Field(
         default=PROJECT_ROOT.parent / "shared",
         description="Folder with the real corpora and eval sets (integration tests, benchmarks).",

@@ -42,27 +42,34 @@ _BARE_NUMBERED = re.compile(r"제\s*\d+\s*(?:항|호|목)(?:\s*의\s*\d+)?" + _P
 _CODE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]+(?:-?\d+[A-Za-z0-9]*)+(?![A-Za-z0-9])")
 _CONTENT_TAGS = {"NNG", "NNP", "NR", "SL", "SH", "XR", "VV", "VA", "VV-R", "VA-R", "VV-I", "VA-I", "MAG"}
 _NOUN_TAGS = {"NNG", "NNP", "XR", "SL", "SH"}
-_STOP = {
-    "것",
-    "수",
-    "등",
-    "간",
-    "항",
-    "호",
-    "목",
-    "때",
-    "경우",
-    "및",
-    "또는",
-    "이",
-    "그",
-    "하다",
-    "되다",
-    "있다",
-    "없다",
-    "않다",
-    "같다",
-}
+_STOP = frozenset(
+    [
+        "것",
+        "수",
+        "등",
+        "때",
+        "경우",
+        "및",
+        "또는",
+        "이",
+        "그",
+        "간",
+        "항",
+        "호",
+        "목",
+        "호의",
+        "각",
+        "다음",
+        "하나",
+        "해당",
+        "하다",
+        "되다",
+        "있다",
+        "없다",
+        "않다",
+        "같다",
+    ]
+)
 _HANGUL = re.compile(r"[가-힣]")
 _HANGUL_WORD = re.compile(r"[가-힣A-Za-z0-9]+")
 
@@ -128,6 +135,8 @@ def extract_special(text: str) -> tuple[list[str], str]:
         number = m.group(1).replace(" ", "").replace(",", "")
         unit = m.group(2).replace("퍼센트", "%").replace("°C", "℃").replace("ml", "mL")
         terms.append(number + unit)
+        if _HANGUL.match(unit):
+            terms.append(unit)  # so '몇 시간' and '얼마나 (몇 년)' meet '8시간' and '10년'
         blank(m)
     return terms, "".join(chars)
 
@@ -143,7 +152,7 @@ class KoreanTokenizer:
             if path.exists():
                 self.dictionary_entries += self._kiwi.load_user_dictionary(str(path))
 
-    def add_words(self, words: Iterable[str], tag: str = "NNP", score: float = 0.0) -> int:
+    def add_words(self, words: Iterable[str], tag: str = "NNG", score: float = 0.0) -> int:
         """Register terms (e.g. law titles written without spaces) so Kiwi keeps them whole."""
         added = 0
         for word in words:
@@ -179,6 +188,7 @@ def _analysis(special: list[str], rest: str, tokens: Sequence[object]) -> Analys
 
     for tok in tokens:
         form, tag, start, length = tok.form, tok.tag, tok.start, tok.len  # type: ignore[attr-defined]
+        form = form.replace(" ", "")  # multi-word dictionary entries ('알레르기 비염') come back spaced
         if tag in _NOUN_TAGS:
             if run and start != run_end:
                 close_run()
