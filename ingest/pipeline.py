@@ -198,18 +198,20 @@ def write_document(
         dense = embedder.embed([texts[i] for i in dense_members], kind="passage")
         report.embedding_seconds += time.perf_counter() - t0
         vectors = {i: dense[j] for j, i in enumerate(dense_members)}
-        sparse = dict(zip(members, encoder.encode_documents([texts[i] for i in members]), strict=True))
-        sparse_articles = encoder.encode_documents([articles[key] for key in batch])
-        for key, sparse_article in zip(batch, sparse_articles, strict=True):
-            dense_article = _mean_vector([vectors[i] for i in groups[key] if i in vectors])
+        own, in_article = encoder.encode_in_context(
+            [texts[i] for i in members], [articles[article_key(clauses[i])] for i in members]
+        )
+        sparse = dict(zip(members, zip(own, in_article, strict=True), strict=True))
+        for key in batch:
+            article_vectors = [vectors[i] for i in groups[key] if i in vectors]
             points += [
                 make_point(
                     clauses[i],
                     vectors[i].tolist() if i in vectors else None,
-                    sparse[i],
+                    sparse[i][0],
                     hashes[i],
-                    dense_article=dense_article,
-                    sparse_article=sparse_article,
+                    dense_article=_in_context(vectors[i], article_vectors) if i in vectors else None,
+                    sparse_article=sparse[i][1],
                 )
                 for i in groups[key]
             ]
@@ -232,11 +234,10 @@ def write_document(
     result.seconds += time.perf_counter() - started
 
 
-def _mean_vector(vectors: Sequence[np.ndarray]) -> list[float] | None:
-    if not vectors:
-        return None
-    mean = np.mean(vectors, axis=0)
-    return (mean / (np.linalg.norm(mean) or 1.0)).tolist()
+def _in_context(own: np.ndarray, article: Sequence[np.ndarray]) -> list[float]:
+    """The article's mean embedding plus the paragraph's own: paragraphs of one article don't tie."""
+    blend = np.mean(article, axis=0) + own
+    return (blend / (np.linalg.norm(blend) or 1.0)).tolist()
 
 
 def _article_batches(keys: Sequence[str], groups: dict[str, list[int]]) -> Iterator[list[str]]:

@@ -64,6 +64,23 @@ class SparseEncoder:
     def encode_documents(self, texts: Sequence[str]) -> list[SparseVector]:
         return [self._document(self.terms(a)) for a in self.tokenizer.analyse_many(texts)]
 
+    def encode_in_context(
+        self, texts: Sequence[str], contexts: Sequence[str]
+    ) -> tuple[list[SparseVector], ...]:
+        """Each text alone, and each text together with its context (e.g. a 항 within its 조).
+
+        The text's terms count in both, so paragraphs of one article do not tie on the
+        contextual vector: the one whose own words match ranks first. Each string is
+        analysed once.
+        """
+        analyses = list(self.tokenizer.analyse_many([*texts, *contexts]))
+        own = [self.terms(a) for a in analyses[: len(texts)]]
+        around = [self.terms(a) for a in analyses[len(texts) :]]
+        return (
+            [self._document(terms) for terms in own],
+            [self._document(terms + ctx) for terms, ctx in zip(own, around, strict=True)],
+        )
+
     def _document(self, terms: list[str]) -> SparseVector:
         counts = Counter(terms)
         norm = self.k1 * (1 - self.b + self.b * len(terms) / self.avg_len)

@@ -132,3 +132,15 @@ def test_encoder_reads_the_thesaurus_from_settings(tokenizer: KoreanTokenizer, t
     path.write_text("대신 받아\t대리수령\n", encoding="utf-8")
     encoder = SparseEncoder(tokenizer, TextSettings(sparse_variant="morph", synonyms=path))
     assert list(encoder.expansions("처방전을 대신 받아 가려면")) == ["대리수령"]
+
+
+def test_in_context_vectors_keep_paragraphs_of_one_article_apart(encoder: SparseEncoder) -> None:
+    paragraphs = ["진료기록부를 작성하여야 한다.", "진료기록부를 10년간 보존하여야 한다."]
+    article = "\n".join(paragraphs)
+    own, in_context = encoder.encode_in_context(paragraphs, [article, article])
+    assert own == encoder.encode_documents(paragraphs)
+    first, second = (dict(zip(v.indices, v.values, strict=True)) for v in in_context)
+    assert first != second  # same article, different own words
+    keep = term_index("보존")
+    assert keep in first and keep in second  # the article's words reach every paragraph
+    assert second[keep] > first[keep]  # but count more where the paragraph itself says them
