@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,6 +125,7 @@ def ingest_paths(
     on_file: Callable[[FileResult], None] | None = None,
     on_progress: Progress | None = None,
     embed_supplementary: bool = False,
+    cited_context: bool = True,
 ) -> IngestReport:
     """Parse, resolve, embed and write every file; never raises for a bad file."""
     report = IngestReport()
@@ -136,6 +137,7 @@ def ingest_paths(
     if on_start:
         on_start(sum(len(law.clauses) + len(law.supplementary) for _, law in parsed))
     known = _known_targets((c for _, law in parsed for c in law.clauses), index)
+    related = {c.clause_id: c.text for _, law in parsed for c in law.clauses} if cited_context else None
     for result, law in parsed:
         clauses = resolve_references([*law.clauses, *law.supplementary], known)
         write_document(
@@ -145,6 +147,7 @@ def ingest_paths(
             embedder=embedder,
             encoder=encoder,
             report=report,
+            related=related,
             on_progress=on_progress,
             embed_supplementary=embed_supplementary,
         )
@@ -163,19 +166,28 @@ def write_document(
     embedder: Embedder,
     encoder: SparseEncoder,
     report: IngestReport,
+    related: Mapping[str, str] | None = None,
     on_progress: Progress | None = None,
     embed_supplementary: bool = False,
 ) -> None:
     """Embed and write one document's clauses; drop its points that no longer exist.
 
     Work is done per article: a changed paragraph changes its article's vectors, so every
-    paragraph of that article is rewritten; untouched articles cost nothing.
+    paragraph of that article is rewritten; untouched articles cost nothing. An article's
+    context also holds the text of the other laws' clauses it implements or cites
+    (`법 제17조의2제2항에 따른` in a 시행규칙): questions are often worded like the Act, while
+    the answer (a deadline, a form, a number) sits in the 시행규칙. `related` maps clause
+    ids to texts; targets it lacks are read from the index; None leaves cited texts out.
     """
     started = time.perf_counter()
     groups: dict[str, list[int]] = defaultdict(list)
     for i, clause in enumerate(clauses):
         groups[article_key(clause)].append(i)
-    articles = {key: article_text([clauses[i] for i in members]) for key, members in groups.items()}
+    cited = _cited_texts(clauses, related, index) if related is not None else {}
+    articles = {
+        key: "\n".join([article_text([clauses[i] for i in members]), *cited.get(key, [])])
+        for key, members in groups.items()
+    }
     texts = [passage_text(c) for c in clauses]
     hashes = [
         content_hash(texts[i] + c.model_dump_json() + articles[article_key(c)]) for i, c in enumerate(clauses)
@@ -232,6 +244,21 @@ def write_document(
     if not todo and not stale:
         result.status = "unchanged"
     result.seconds += time.perf_counter() - started
+
+
+def _cited_texts(clauses: Sequence[Clause], related: Mapping[str, str], index: Index) -> dict[str, list[str]]:
+    """Per article, the texts of clauses in other laws that its clauses cite (at most 3)."""
+    wanted: dict[str, list[str]] = defaultdict(list)
+    for clause in clauses:
+        for ref in clause.references:
+            key = article_key(clause)
+            if ref.target_id and ref.law != clause.law and ref.target_id not in wanted[key]:
+                wanted[key].append(ref.target_id)
+    missing = {t for targets in wanted.values() for t in targets if t not in related}
+    found = dict(related)
+    if missing:
+        found.update({p["clause_id"]: p["text"] for p in index.retrieve([point_id(t) for t in missing])})
+    return {key: [found[t] for t in targets if t in found][:3] for key, targets in wanted.items()}
 
 
 def _in_context(own: np.ndarray, article: Sequence[np.ndarray]) -> list[float]:

@@ -93,6 +93,7 @@ def ingest(
             on_file=on_file,
             on_progress=on_progress,
             embed_supplementary=settings.index.embed_supplementary,
+            cited_context=settings.index.cited_context,
         )
     index.close()
     table = Table(title=f"ingested into {settings.index.qdrant_url or settings.data_dir}")

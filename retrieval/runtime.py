@@ -39,6 +39,7 @@ def index_meta(settings: Settings, embedder: Embedder) -> dict[str, object]:
         "embedder": embedder.name,
         "dim": embedder.dim,
         "sparse_variant": settings.text.sparse_variant,
+        "cited_context": settings.index.cited_context,
         "bm25": [settings.text.bm25_k1, settings.text.bm25_b, settings.text.bm25_avg_len],
     }
 

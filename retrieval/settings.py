@@ -100,6 +100,11 @@ class IndexSettings(BaseModel):
         description="Embed 부칙 clauses too; otherwise they are indexed for BM25 only (they are "
         "excluded from search unless asked, and embedding them costs a third more time).",
     )
+    cited_context: bool = Field(
+        default=True,
+        description="At ingestion, add the text of clauses an article cites in other laws (법 제N조, "
+        "영 제N조) to its article context; recorded in the index, changing it means re-ingesting.",
+    )
     prefetch: int = Field(default=50, ge=1, description="Candidates per prefetch before fusion.")
 
 
