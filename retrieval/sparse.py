@@ -73,12 +73,13 @@ class SparseEncoder:
         contextual vector: the one whose own words match ranks first. Each string is
         analysed once.
         """
-        analyses = list(self.tokenizer.analyse_many([*texts, *contexts]))
+        unique = list(dict.fromkeys(contexts))  # paragraphs of one article share its context
+        analyses = list(self.tokenizer.analyse_many([*texts, *unique]))
         own = [self.terms(a) for a in analyses[: len(texts)]]
-        around = [self.terms(a) for a in analyses[len(texts) :]]
+        around = dict(zip(unique, (self.terms(a) for a in analyses[len(texts) :]), strict=True))
         return (
             [self._document(terms) for terms in own],
-            [self._document(terms + ctx) for terms, ctx in zip(own, around, strict=True)],
+            [self._document(terms + around[ctx]) for terms, ctx in zip(own, contexts, strict=True)],
         )
 
     def _document(self, terms: list[str]) -> SparseVector:
