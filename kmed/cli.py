@@ -225,15 +225,19 @@ def evaluate(
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    access_log: Annotated[
+        bool, typer.Option("--access-log", help="Log each request line; it contains the question text.")
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    """Serve the HTTP API (OpenAPI docs at /docs). Request lines are not logged unless asked:
+    questions may carry patient details."""
     import uvicorn
 
     from service.app import create_app
 
     settings = _settings(data_dir)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=access_log)
 
 
 if __name__ == "__main__":
