@@ -23,8 +23,10 @@ from retrieval.index.schema import (
     KEYWORD_FIELDS,
     SPARSE,
     SPARSE_ARTICLE,
+    Condition,
     IndexPoint,
     QueryPlan,
+    filter_conditions,
     plan_legs,
     point_vectors,
 )
@@ -42,29 +44,19 @@ def _vector(vector: list[float] | SparseVector) -> Any:
     return qe.SparseVector(vector.indices, vector.values) if isinstance(vector, SparseVector) else vector
 
 
-def _filter(filters: SearchFilters, extra_must: Sequence[Any] = ()) -> qe.Filter:
-    must: list[Any] = list(extra_must)
-    must_not: list[Any] = []
-    if filters.law:
-        must.append(
-            qe.Filter(
-                should=[
-                    qe.FieldCondition(key="act", match=qe.MatchValue(filters.law)),
-                    qe.FieldCondition(key="law", match=qe.MatchValue(filters.law)),
-                ]
-            )
-        )
-    if filters.level:
-        must.append(qe.FieldCondition(key="level", match=qe.MatchValue(filters.level)))
-    if filters.doc_type:
-        must.append(qe.FieldCondition(key="doc_type", match=qe.MatchValue(filters.doc_type)))
-    if filters.doc_id:
-        must.append(qe.FieldCondition(key="doc_id", match=qe.MatchValue(filters.doc_id)))
-    if filters.as_of:
-        must.append(qe.FieldCondition(key="effective", range=qe.RangeDateTime(lte=filters.as_of.isoformat())))
-    if not filters.include_supplementary:
-        must_not.append(qe.FieldCondition(key="supplementary", match=_match_bool(True)))
-    return qe.Filter(must=must or None, must_not=must_not or None)
+def _condition(c: Condition) -> Any:
+    if c.before is not None:
+        return qe.FieldCondition(key=c.keys[0], range=qe.RangeDateTime(lte=c.before))
+    match = _match_bool(c.value) if isinstance(c.value, bool) else qe.MatchValue(c.value)  # type: ignore[arg-type]
+    fields = [qe.FieldCondition(key=key, match=match) for key in c.keys]
+    return fields[0] if len(fields) == 1 else qe.Filter(should=fields)
+
+
+def _filter(filters: SearchFilters) -> qe.Filter:
+    must, must_not = filter_conditions(filters)
+    return qe.Filter(
+        must=[_condition(c) for c in must] or None, must_not=[_condition(c) for c in must_not] or None
+    )
 
 
 class EdgeIndex:

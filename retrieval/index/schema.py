@@ -120,3 +120,32 @@ def plan_legs(plan: QueryPlan) -> list[Leg]:
         if sparse is not None:
             legs.append(Leg(SPARSE_ARTICLE, sparse, plan.article_weights[1]))
     return legs
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One engine-neutral filter condition: `keys` (any of them) equal `value`, or `key` ≤ `before`."""
+
+    keys: tuple[str, ...]
+    value: str | bool | None = None
+    before: str | None = None  # ISO date, inclusive
+
+
+def filter_conditions(filters: SearchFilters) -> tuple[list[Condition], list[Condition]]:
+    """(must, must_not) for a `SearchFilters`; each backend only translates `Condition`s."""
+    must: list[Condition] = []
+    if filters.law:
+        must.append(Condition(("act", "law"), filters.law))  # the Act with all its levels, or one law
+    must += [
+        Condition((key,), value)
+        for key, value in (
+            ("level", filters.level),
+            ("doc_type", filters.doc_type),
+            ("doc_id", filters.doc_id),
+        )
+        if value
+    ]
+    if filters.as_of:
+        must.append(Condition(("effective",), before=filters.as_of.isoformat()))
+    must_not = [] if filters.include_supplementary else [Condition(("supplementary",), True)]
+    return must, must_not

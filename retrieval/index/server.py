@@ -21,8 +21,10 @@ from retrieval.index.schema import (
     KEYWORD_FIELDS,
     SPARSE,
     SPARSE_ARTICLE,
+    Condition,
     IndexPoint,
     QueryPlan,
+    filter_conditions,
     plan_legs,
     point_vectors,
 )
@@ -37,31 +39,18 @@ def _vector(vector: list[float] | SparseVector) -> Any:
     return vector
 
 
+def _condition(c: Condition) -> Any:
+    if c.before is not None:
+        return models.FieldCondition(key=c.keys[0], range=models.DatetimeRange(lte=c.before))  # type: ignore[arg-type]
+    fields = [models.FieldCondition(key=key, match=models.MatchValue(value=c.value)) for key in c.keys]  # type: ignore[arg-type]
+    return fields[0] if len(fields) == 1 else models.Filter(should=fields)  # type: ignore[arg-type]
+
+
 def _filter(filters: SearchFilters) -> models.Filter:
-    must: list[Any] = []
-    must_not: list[Any] = []
-    if filters.law:
-        must.append(
-            models.Filter(
-                should=[
-                    models.FieldCondition(key="act", match=models.MatchValue(value=filters.law)),
-                    models.FieldCondition(key="law", match=models.MatchValue(value=filters.law)),
-                ]
-            )
-        )
-    if filters.level:
-        must.append(models.FieldCondition(key="level", match=models.MatchValue(value=filters.level)))
-    if filters.doc_type:
-        must.append(models.FieldCondition(key="doc_type", match=models.MatchValue(value=filters.doc_type)))
-    if filters.doc_id:
-        must.append(models.FieldCondition(key="doc_id", match=models.MatchValue(value=filters.doc_id)))
-    if filters.as_of:
-        must.append(
-            models.FieldCondition(key="effective", range=models.DatetimeRange(lte=filters.as_of.isoformat()))
-        )
-    if not filters.include_supplementary:
-        must_not.append(models.FieldCondition(key="supplementary", match=models.MatchValue(value=True)))
-    return models.Filter(must=must or None, must_not=must_not or None)
+    must, must_not = filter_conditions(filters)
+    return models.Filter(
+        must=[_condition(c) for c in must] or None, must_not=[_condition(c) for c in must_not] or None
+    )
 
 
 class ServerIndex:
