@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
@@ -17,7 +17,7 @@ from retrieval.search import MAX_K, Searcher, search
 from service.schemas import ClauseDetail, ErrorOut, Health, HitOut, Readiness, SearchResponse
 
 router = APIRouter()
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "No such clause."},
     422: {"model": ErrorOut, "description": "Empty or too long question, or bad parameter."},
     503: {"model": ErrorOut, "description": "No index yet (run `kmed ingest`) or the index is unavailable."},

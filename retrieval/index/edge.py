@@ -48,7 +48,7 @@ def _condition(c: Condition) -> Any:
     if c.before is not None:
         return qe.FieldCondition(key=c.keys[0], range=qe.RangeDateTime(lte=c.before))
     match = _match_bool(c.value) if isinstance(c.value, bool) else qe.MatchValue(c.value)  # type: ignore[arg-type]
-    fields = [qe.FieldCondition(key=key, match=match) for key in c.keys]
+    fields: list[Any] = [qe.FieldCondition(key=key, match=match) for key in c.keys]
     return fields[0] if len(fields) == 1 else qe.Filter(should=fields)
 
 
