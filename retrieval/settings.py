@@ -31,7 +31,7 @@ class TextSettings(BaseModel):
         description="Lay-term thesaurus (lay<TAB>legal...) used to expand sparse queries; empty to disable.",
     )
     sparse_variant: SparseVariant = Field(
-        default="morph_bigram",
+        default="bigram",
         description="Sparse terms: Kiwi morphemes, morphemes plus re-joined compounds, character "
         "bigrams, or morphemes plus bigrams (measured in docs/retrieval.md).",
     )

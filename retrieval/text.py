@@ -45,6 +45,9 @@ _NOUN_TAGS = {"NNG", "NNP", "XR", "SL", "SH"}
 _STOP = frozenset(
     [
         "것",
+        "그리고",
+        "그러나",
+        "또한",
         "수",
         "등",
         "때",
@@ -203,5 +206,5 @@ def _analysis(special: list[str], rest: str, tokens: Sequence[object]) -> Analys
             continue
         morphemes.append(term.lower() if tag == "SL" else term)
     close_run()
-    words = tuple(w for w in _HANGUL_WORD.findall(rest) if not w.isdigit())
+    words = tuple(w for w in _HANGUL_WORD.findall(rest) if not w.isdigit() and w not in _STOP)
     return Analysis(tuple(special), tuple(morphemes), tuple(compounds), tuple(runs), words)

@@ -40,12 +40,12 @@ def test_first_write_records_the_meta(settings: Settings, counting: Any) -> None
 def test_other_sparse_variant_must_rebuild(settings: Settings, counting: Any) -> None:
     embedder = counting()
     check_meta(settings, embedder, write=True)
-    other = load_settings(data_dir=settings.data_dir, text={"sparse_variant": "bigram"})
+    other = load_settings(data_dir=settings.data_dir, text={"sparse_variant": "morph"})
     for write in (True, False):
         with pytest.raises(ConfigurationError, match="rebuild") as info:
             check_meta(other, embedder, write=write)
         message = str(info.value)
-        assert "sparse_variant: index has 'morph_bigram', settings say 'bigram'" in message
+        assert "sparse_variant: index has 'bigram', settings say 'morph'" in message
         assert "kmed ingest" in message
 
 
@@ -67,7 +67,7 @@ def test_refused_searcher_leaves_the_shard_free(settings: Settings, counting: An
     assert meta_file(settings).exists()
     index.close()
 
-    other = load_settings(data_dir=settings.data_dir, text={"sparse_variant": "bigram"})
+    other = load_settings(data_dir=settings.data_dir, text={"sparse_variant": "morph"})
     with pytest.raises(ConfigurationError) as refused:
         build_searcher(other, embedder=embedder)
     # while the error is still held, the shard can be opened again in this process
