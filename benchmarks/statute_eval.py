@@ -72,7 +72,7 @@ def main() -> None:
     rows: list[tuple[str, str, dict[str, float]]] = []
 
     def run(name: str, index_name: str, modes: tuple[str, ...], **overrides: Any) -> None:
-        text = {"sparse_variant": overrides.pop("variant")}
+        text = {"sparse_variant": overrides.pop("variant"), **overrides.pop("text", {})}
         index = {k: v for k, v in overrides.items()}
         settings = load_settings(
             data_dir=args.out / index_name,
@@ -106,6 +106,7 @@ def main() -> None:
         )
         run(f"{v}, DBSF fusion", v, ("hybrid",), variant=v, fusion="dbsf")
         run(f"{v}, RRF k=20", v, ("hybrid",), variant=v, rrf_k=20)
+        run(f"{v}, no lay-term thesaurus", v, ("hybrid", "sparse"), variant=v, text={"synonyms": None})
         run(f"{v}, no cited context", f"{v}-nocite", ("hybrid",), variant=v, cited_context=False)
     sys.stdout.write(
         "\n| configuration | mode | hit@1 | hit@5 | hit@10 | MRR@10 |\n|---|---|---|---|---|---|\n"

@@ -12,6 +12,7 @@ from retrieval.settings import IndexSettings
 from retrieval.sparse import SparseEncoder
 
 MAX_K = 100
+TIE_MARGIN = 10  # extra candidates fetched so that ties at the k-th place are all seen
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,11 @@ def search(
     text = validate_question(question, searcher.max_question_chars)
     if not 1 <= k <= MAX_K:
         raise InvalidQuery(f"k must be between 1 and {MAX_K}, got {k}")
-    plan = plan_query(searcher, text, k=k, mode=mode, filters=filters or SearchFilters())
+    plan = plan_query(searcher, text, k=k + TIE_MARGIN, mode=mode, filters=filters or SearchFilters())
+    # Fused scores tie often (ranks 1 and 3 in two legs equal ranks 3 and 1); the engine orders
+    # ties arbitrarily from one process to the next, so ties are broken here, by clause id.
+    found = sorted(searcher.index.query(plan), key=lambda hit: (-hit[1], hit[0]["clause_id"]))[:k]
     return [
         Hit(clause=clause_from_payload(payload), score=score, rank=rank)
-        for rank, (payload, score) in enumerate(searcher.index.query(plan), start=1)
+        for rank, (payload, score) in enumerate(found, start=1)
     ]
