@@ -105,7 +105,8 @@ def main() -> None:
             sparse_article_weight=0.5,
         )
         run(f"{v}, DBSF fusion", v, ("hybrid",), variant=v, fusion="dbsf")
-        run(f"{v}, RRF k=20", v, ("hybrid",), variant=v, rrf_k=20)
+        for k in (10, 30, 60):
+            run(f"{v}, RRF k={k}", v, ("hybrid",), variant=v, rrf_k=k)
         run(f"{v}, no lay-term thesaurus", v, ("hybrid", "sparse"), variant=v, text={"synonyms": None})
         run(f"{v}, no cited context", f"{v}-nocite", ("hybrid",), variant=v, cited_context=False)
     sys.stdout.write(

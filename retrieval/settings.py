@@ -81,7 +81,9 @@ class IndexSettings(BaseModel):
         default=True, description="Create keyword/datetime payload indexes on a server."
     )
     fusion: Literal["rrf", "dbsf"] = Field(default="rrf", description="How dense and sparse results fuse.")
-    rrf_k: int = Field(default=60, ge=1, description="RRF constant k.")
+    rrf_k: int = Field(
+        default=20, ge=1, description="RRF constant k (swept 10–60 on the dev set: docs/retrieval.md)."
+    )
     dense_weight: float = Field(default=1.0, gt=0, description="RRF weight of the dense prefetch.")
     sparse_weight: float = Field(default=1.0, gt=0, description="RRF weight of the sparse prefetch.")
     article_context: bool = Field(
