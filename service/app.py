@@ -27,8 +27,9 @@ DESCRIPTION = """
 한국 보건의료 법령(법률·시행령·시행규칙)을 조항 단위로 찾아 주는 하이브리드 검색 API입니다.
 모든 결과는 「의료법」 제22조제2항처럼 정확한 조항 인용과 함께 반환됩니다.
 
-Hybrid search over Korean health statutes at clause level: dense (multilingual-e5) and
-BM25 over Kiwi morphemes, fused inside Qdrant. Every hit carries its citation label.
+Hybrid search over Korean health statutes at clause level: dense (multilingual-e5) and BM25
+(character bigrams, with statute references and quantities kept whole), each on the clause and
+on its article, fused inside Qdrant. Every hit carries its citation label.
 """
 
 
