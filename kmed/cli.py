@@ -95,6 +95,9 @@ def ingest(
             embed_supplementary=settings.index.embed_supplementary,
             cited_context=settings.index.cited_context,
         )
+    if report.embedded or any(r.removed for r in report.files):
+        with err.status("optimizing the index"):
+            index.optimize()  # build the HNSW and sparse indexes now rather than at the first queries
     index.close()
     table = Table(title=f"ingested into {settings.index.qdrant_url or settings.data_dir}")
     for col in ("file", "status", "format", "law", "articles", "clauses", "부칙", "written", "removed"):
