@@ -117,7 +117,8 @@ def ingest(
     out.print(table)
     out.print(
         f"{len(report.files) - len(report.failed)} ok, {len(report.failed)} failed; "
-        f"{report.embedded} embedded"
+        f"{sum(r.written for r in report.files)} clauses written, "
+        f"{getattr(embedder, 'misses', report.embedded)} embedded (the rest from the embedding cache)"
     )
     if report.failed:
         raise typer.Exit(1)
