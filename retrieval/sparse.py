@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,13 +93,13 @@ class SparseEncoder:
 
     def encode_query(self, text: str) -> SparseVector:
         weights: dict[int, float] = {term_index(t): 1.0 for t in self.terms(self.tokenizer.analyse(text))}
-        expansions = [legal for lay, legals in self.synonyms.items() if lay in text for legal in legals]
+        expansions = self.expansions(text)
         if expansions:
             for analysis in self.tokenizer.analyse_many(expansions):
                 for term in self.terms(analysis):
                     weights.setdefault(term_index(term), self.expansion_weight)
         return SparseVector(list(weights), list(weights.values()))
 
-    def expansions(self, text: str) -> Iterable[str]:
-        """The legal terms a question's lay wording adds (shown by `kmed search --explain`)."""
+    def expansions(self, text: str) -> list[str]:
+        """The legal terms that the question's lay wording adds to its sparse query."""
         return [legal for lay, legals in self.synonyms.items() if lay in text for legal in legals]

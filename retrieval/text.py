@@ -15,7 +15,7 @@ without the particle noise of raw-word bigrams).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,14 +154,6 @@ class KoreanTokenizer:
         for path in user_dictionaries:
             if path.exists():
                 self.dictionary_entries += self._kiwi.load_user_dictionary(str(path))
-
-    def add_words(self, words: Iterable[str], tag: str = "NNG", score: float = 0.0) -> int:
-        """Register terms (e.g. law titles written without spaces) so Kiwi keeps them whole."""
-        added = 0
-        for word in words:
-            if word and self._kiwi.add_user_word(word, tag, score):
-                added += 1
-        return added
 
     def analyse(self, text: str) -> Analysis:
         return next(self.analyse_many([text]))

@@ -6,7 +6,6 @@ Only one process may hold a shard open (its WAL is locked); a second one gets
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -168,8 +167,3 @@ class EdgeIndex:
 
     def close(self) -> None:
         self._shard.close()
-
-    @staticmethod
-    def destroy(path: Path) -> None:
-        if path.exists():
-            shutil.rmtree(path)
