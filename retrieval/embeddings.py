@@ -82,7 +82,8 @@ class SentenceTransformerEmbedder:
 
 
 class CachedEmbedder:
-    """Wraps an embedder with a SQLite cache; only texts never seen by this model are embedded."""
+    """Wraps an embedder with a SQLite cache of passages; only passages never seen by this model
+    are embedded. Queries pass straight through and are never stored."""
 
     def __init__(self, inner: Embedder, path: Path) -> None:
         self.inner = inner
@@ -97,6 +98,9 @@ class CachedEmbedder:
         return hashlib.sha256(f"{self.name}\x00{kind}\x00{text}".encode()).hexdigest()
 
     def embed(self, texts: Sequence[str], *, kind: Kind) -> np.ndarray:
+        if kind == "query":
+            # questions are never written to disk: they may carry patient details
+            return self.inner.embed(texts, kind=kind)
         keys = [self._key(t, kind) for t in texts]
         found: dict[str, bytes] = {}
         for start in range(0, len(keys), 500):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.resources
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -93,15 +94,27 @@ def test_cache_keys_on_kind_and_model(tmp_path: Path, counting: Callable[..., An
     other_cached.close()
 
 
+def test_questions_are_never_stored(tmp_path: Path, counting: Callable[..., Any]) -> None:
+    path = tmp_path / "embeddings.sqlite"
+    inner = counting()
+    cached = CachedEmbedder(inner, path)
+    cached.embed(TEXTS, kind="query")
+    cached.embed(TEXTS, kind="query")
+    assert inner.embedded == TEXTS + TEXTS  # embedded each time, never looked up
+    cached.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT COUNT(*) FROM emb").fetchone() == (0,)
+
+
 def test_cache_survives_reopening(tmp_path: Path, counting: Callable[..., Any]) -> None:
     path = tmp_path / "embeddings.sqlite"
     first = CachedEmbedder(counting(), path)
-    vectors = first.embed(TEXTS, kind="query")
+    vectors = first.embed(TEXTS, kind="passage")
     first.close()
 
     inner = counting()
     reopened = CachedEmbedder(inner, path)
-    np.testing.assert_array_equal(reopened.embed(TEXTS, kind="query"), vectors)
+    np.testing.assert_array_equal(reopened.embed(TEXTS, kind="passage"), vectors)
     assert inner.calls == []
     assert (reopened.name, reopened.dim) == (inner.name, inner.dim)
     reopened.close()
