@@ -11,13 +11,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+if TYPE_CHECKING:  # ingest is imported by the ingest command only, to keep start-up light
+    from ingest.pipeline import FileResult
 
 from retrieval.errors import ConfigurationError, IndexUnavailable, InvalidQuery, KmedError, NotFound
 from retrieval.models import SearchFilters
@@ -75,7 +78,7 @@ def ingest(
     with Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task("parsing", total=None)
 
-        def on_file(result: object) -> None:
+        def on_file(result: FileResult) -> None:
             progress.console.print(_file_line(result))
 
         def on_progress(n: int) -> None:
@@ -118,18 +121,18 @@ def ingest(
     out.print(
         f"{len(report.files) - len(report.failed)} ok, {len(report.failed)} failed; "
         f"{sum(r.written for r in report.files)} clauses written, "
-        f"{getattr(embedder, 'misses', report.embedded)} embedded (the rest from the embedding cache)"
+        f"{getattr(embedder, 'misses', report.embedded)} embedded (the rest from the embedding cache); "
+        f"embedding took {report.embedding_seconds:.0f} s of {sum(r.seconds for r in report.files):.0f} s"
     )
     if report.failed:
         raise typer.Exit(1)
 
 
-def _file_line(result: object) -> str:
-    r = result  # FileResult; typed loosely to keep ingest out of this module's import time
-    if getattr(r, "status", "") == "failed":
-        error = r.error if str(r.path) in r.error else f"{r.path}: {r.error}"  # type: ignore[attr-defined]
+def _file_line(r: FileResult) -> str:
+    if r.status == "failed":
+        error = r.error if str(r.path) in r.error else f"{r.path}: {r.error}"
         return f"[red]✗[/red] {error}"
-    return f"[green]✓[/green] {r.path.name}: {r.title}, {r.clauses} clauses ({r.status})"  # type: ignore[attr-defined]
+    return f"[green]✓[/green] {r.path.name}: {r.title}, {r.clauses} clauses ({r.status}, {r.seconds:.1f} s)"
 
 
 @app.command()

@@ -17,11 +17,9 @@ from retrieval.errors import IndexNotBuilt, IndexUnavailable
 from retrieval.index.schema import (
     BOOL_FIELDS,
     DATE_FIELDS,
-    DENSE,
-    DENSE_ARTICLE,
+    DENSE_VECTORS,
     KEYWORD_FIELDS,
-    SPARSE,
-    SPARSE_ARTICLE,
+    SPARSE_VECTORS,
     Condition,
     IndexPoint,
     QueryPlan,
@@ -73,11 +71,11 @@ class EdgeIndex:
                 config = qe.EdgeConfig(
                     vectors={
                         name: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)
-                        for name in (DENSE, DENSE_ARTICLE)
+                        for name in DENSE_VECTORS
                     },
                     sparse_vectors={
                         name: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)
-                        for name in (SPARSE, SPARSE_ARTICLE)
+                        for name in SPARSE_VECTORS
                     },
                 )
                 self._shard = qe.EdgeShard.create(str(path), config)

@@ -6,7 +6,7 @@ the qdrant-client backends (and ingestion) can never disagree on them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from retrieval.citations import point_id
@@ -20,6 +20,8 @@ SPARSE = "sparse"
 # own words miss the question is still found through its article.
 DENSE_ARTICLE = "dense_article"
 SPARSE_ARTICLE = "sparse_article"
+DENSE_VECTORS = (DENSE, DENSE_ARTICLE)
+SPARSE_VECTORS = (SPARSE, SPARSE_ARTICLE)
 SCHEMA_VERSION = 2
 # payload keys that filters use; a server gets a payload index on each
 KEYWORD_FIELDS = ("clause_id", "doc_id", "doc_type", "act", "law", "level")
@@ -51,7 +53,6 @@ class QueryPlan:
     weights: tuple[float, float] = (1.0, 1.0)  # dense, sparse
     article_weights: tuple[float, float] | None = None  # dense_article, sparse_article; None: unused
     prefetch: int = 50
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def clause_payload(clause: Clause, *, content_hash: str) -> dict[str, Any]:

@@ -16,11 +16,9 @@ from retrieval.errors import IndexNotBuilt, IndexUnavailable
 from retrieval.index.schema import (
     BOOL_FIELDS,
     DATE_FIELDS,
-    DENSE,
-    DENSE_ARTICLE,
+    DENSE_VECTORS,
     KEYWORD_FIELDS,
-    SPARSE,
-    SPARSE_ARTICLE,
+    SPARSE_VECTORS,
     Condition,
     IndexPoint,
     QueryPlan,
@@ -92,11 +90,11 @@ class ServerIndex:
             self.collection,
             vectors_config={
                 name: models.VectorParams(size=dim, distance=models.Distance.COSINE)
-                for name in (DENSE, DENSE_ARTICLE)
+                for name in DENSE_VECTORS
             },
             sparse_vectors_config={
                 name: models.SparseVectorParams(modifier=models.Modifier.IDF)
-                for name in (SPARSE, SPARSE_ARTICLE)
+                for name in SPARSE_VECTORS
             },
             shard_number=self.settings.shard_number,
             replication_factor=self.settings.replication_factor,
