@@ -1,10 +1,15 @@
-"""Files in, clauses in the index out: parse every file, resolve cross-references, embed, write.
+"""Files in, searchable versions out: parse every file, resolve cross-references, embed, commit.
 
 Each file is parsed on its own; a file that fails is reported with its reason and the batch
 goes on. Parsing happens for the whole batch first, so cross-references between laws in the
-same batch (법 ↔ 시행령 ↔ 시행규칙) resolve to clause ids. A document's points are written
-only after all of its vectors exist, and clauses whose content hash is already in the index
-are not rewritten; the embedding cache makes re-embedding unchanged text free.
+same batch (법 ↔ 시행령 ↔ 시행규칙) resolve to clause ids.
+
+Every document is written as a version (`retrieval.registry`): its points carry the version
+key, and the version becomes searchable in one step, when the document's registry record is
+written after all of its points. A file whose content is already a registered version costs
+nothing; a killed run leaves only invisible points, reused or deleted by the next run; a new
+version with another date or edition keeps the old one as superseded history, a re-read of the
+same edition (a corrected file) replaces it.
 """
 
 from __future__ import annotations
@@ -14,20 +19,23 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
+from ingest.documents import SUPPORTED_SUFFIXES, ParsedDocument, parse_document
 from ingest.errors import IngestError
-from ingest.statutes import ParsedLaw, detect_format, parse_statute
+from ingest.guidelines import GuidelineMeta
 from ingest.statutes.references import resolve_references
-from retrieval.citations import point_id
 from retrieval.embeddings import Embedder
-from retrieval.index import Index, make_point
+from retrieval.index import Index, IndexPoint, make_point
+from retrieval.index.schema import record_point, unit_point_id
 from retrieval.models import Clause, SearchFilters, article_key, article_text, passage_text
+from retrieval.registry import DocumentRecord, DocumentVersion, load_documents, select_versions
+from retrieval.settings import PdfSettings
 from retrieval.sparse import SparseEncoder
 
-SUPPORTED_SUFFIXES = (".md", ".xml", ".json")
 UPSERT_BATCH = 128
 Progress = Callable[[int], None]
 
@@ -37,15 +45,20 @@ class FileResult:
     """What happened to one input file; the CLI prints one table row per result."""
 
     path: Path
-    status: str = "ok"  # ok | unchanged | failed
+    status: str = "ok"  # new | updated | unchanged | failed
     format: str = ""
+    doc_id: str = ""
     title: str = ""
+    version: str = ""
     articles: int = 0
     clauses: int = 0
     supplementary: int = 0
+    pages: int | None = None
+    ocr_pages: int = 0
     written: int = 0
     removed: int = 0
     error: str = ""
+    warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -77,17 +90,16 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def parse_files(files: Sequence[Path]) -> tuple[list[tuple[FileResult, ParsedLaw]], list[FileResult]]:
-    parsed: list[tuple[FileResult, ParsedLaw]] = []
+def parse_files(
+    files: Sequence[Path], *, pdf: PdfSettings | None = None, meta: GuidelineMeta | None = None
+) -> tuple[list[tuple[FileResult, ParsedDocument]], list[FileResult]]:
+    parsed: list[tuple[FileResult, ParsedDocument]] = []
     failed: list[FileResult] = []
     for path in files:
         result = FileResult(path)
         started = time.perf_counter()
         try:
-            if not path.exists():
-                raise IngestError(f"{path}: no such file; check the path")
-            result.format = detect_format(path)
-            law = parse_statute(path)
+            doc = parse_document(path, pdf=pdf, meta=meta)
         except IngestError as exc:
             result.status, result.error = "failed", str(exc)
             failed.append(result)
@@ -96,21 +108,23 @@ def parse_files(files: Sequence[Path]) -> tuple[list[tuple[FileResult, ParsedLaw
             result.status, result.error = "failed", f"cannot read {path.name}: {exc}"
             failed.append(result)
             continue
-        result.title = law.title
-        result.articles = law.counts.get("articles", 0)
-        result.clauses = len(law.clauses)
-        result.supplementary = len(law.supplementary)
+        result.format, result.doc_id, result.title = doc.format, doc.doc_id, doc.title
+        result.version = doc.version or ""
+        result.articles = doc.counts.get("articles", doc.counts.get("sections", 0))
+        result.clauses = len(doc.clauses)
+        result.supplementary = len(doc.supplementary)
+        result.pages, result.ocr_pages, result.warnings = doc.pages, doc.ocr_pages, doc.warnings
         result.seconds = time.perf_counter() - started
-        parsed.append((result, law))
+        parsed.append((result, doc))
     return parsed, failed
 
 
 def _known_targets(clauses: Iterable[Clause], index: Index) -> dict[tuple[str, str, str | None], str]:
     known: dict[tuple[str, str, str | None], str] = {}
-    for payload in index.scroll():
+    for payload in index.scroll(SearchFilters(doc_type="statute")):
         known.setdefault((payload["law"], payload["article"], payload.get("paragraph")), payload["clause_id"])
     for c in clauses:
-        if not c.supplementary:
+        if not c.supplementary and c.doc_type == "statute":
             known[(c.law, c.article, c.paragraph)] = c.clause_id
     return known
 
@@ -121,27 +135,35 @@ def ingest_paths(
     index: Index,
     embedder: Embedder,
     encoder: SparseEncoder,
+    pdf: PdfSettings | None = None,
+    meta: GuidelineMeta | None = None,
     on_start: Callable[[int], None] | None = None,
     on_file: Callable[[FileResult], None] | None = None,
     on_progress: Progress | None = None,
     embed_supplementary: bool = False,
     cited_context: bool = True,
 ) -> IngestReport:
-    """Parse, resolve, embed and write every file; never raises for a bad file."""
+    """Parse, resolve, embed and commit every file; never raises for a bad file.
+
+    `meta` overrides what is read from guideline PDFs (title, issuer, version, dates).
+    """
     report = IngestReport()
-    parsed, failed = parse_files(discover(paths))
+    parsed, failed = parse_files(discover(paths), pdf=pdf, meta=meta)
     report.files.extend(failed)
     for result in failed:
         if on_file:
             on_file(result)
     if on_start:
-        on_start(sum(len(law.clauses) + len(law.supplementary) for _, law in parsed))
-    known = _known_targets((c for _, law in parsed for c in law.clauses), index)
-    related = {c.clause_id: c.text for _, law in parsed for c in law.clauses} if cited_context else None
-    for result, law in parsed:
-        clauses = resolve_references([*law.clauses, *law.supplementary], known)
+        on_start(sum(len(doc.clauses) + len(doc.supplementary) for _, doc in parsed))
+    known = _known_targets((c for _, doc in parsed for c in doc.clauses), index)
+    related = {c.clause_id: c.text for _, doc in parsed for c in doc.clauses} if cited_context else None
+    for result, doc in parsed:
+        units = [*doc.clauses, *doc.supplementary]
+        if doc.doc_type == "statute":
+            units = resolve_references(units, known)
         write_document(
-            clauses,
+            doc,
+            units,
             result,
             index=index,
             embedder=embedder,
@@ -158,7 +180,14 @@ def ingest_paths(
     return report
 
 
+def version_key(doc: ParsedDocument, hashes: Sequence[str]) -> str:
+    """Same content, edition and dates give the same key: re-ingesting it changes nothing."""
+    facts = [doc.version or "", str(doc.valid_from or ""), str(doc.promulgated or ""), *hashes]
+    return f"{doc.doc_id}@{content_hash(chr(10).join(facts))}"
+
+
 def write_document(
+    doc: ParsedDocument,
     clauses: Sequence[Clause],
     result: FileResult,
     *,
@@ -170,20 +199,21 @@ def write_document(
     on_progress: Progress | None = None,
     embed_supplementary: bool = False,
 ) -> None:
-    """Embed and write one document's clauses; drop its points that no longer exist.
+    """Write one document as a new version and make it the searchable one in a single step.
 
-    Work is done per article: a changed paragraph changes its article's vectors, so every
-    paragraph of that article is rewritten; untouched articles cost nothing. An article's
-    context also holds the text of the other laws' clauses it implements or cites
-    (`법 제17조의2제2항에 따른` in a 시행규칙): questions are often worded like the Act, while
-    the answer (a deadline, a form, a number) sits in the 시행규칙. `related` maps clause
-    ids to texts; targets it lacks are read from the index; None leaves cited texts out.
+    Vectors are built per article (a guideline's per section): each point also carries its
+    article's vectors. An article's context also holds the text of the other laws' clauses it
+    implements or cites (`법 제17조의2제2항에 따른` in a 시행규칙): questions are often worded
+    like the Act, while the answer (a deadline, a form, a number) sits in the 시행규칙.
+    `related` maps clause ids to texts; targets it lacks are read from the index; None leaves
+    cited texts out.
     """
     started = time.perf_counter()
     groups: dict[str, list[int]] = defaultdict(list)
     for i, clause in enumerate(clauses):
         groups[article_key(clause)].append(i)
-    cited = _cited_texts(clauses, related, index) if related is not None else {}
+    records = load_documents(index)
+    cited = _cited_texts(clauses, related, index, records) if related is not None else {}
     articles = {
         key: "\n".join([article_text([clauses[i] for i in members]), *cited.get(key, [])])
         for key, members in groups.items()
@@ -192,61 +222,136 @@ def write_document(
     hashes = [
         content_hash(texts[i] + c.model_dump_json() + articles[article_key(c)]) for i, c in enumerate(clauses)
     ]
-    ids = [point_id(c.clause_id) for c in clauses]
-    current = {p["clause_id"]: p.get("content_hash") for p in index.retrieve(ids)}
-    todo = [
-        key
-        for key, members in groups.items()
-        if any(current.get(clauses[i].clause_id) != hashes[i] for i in members)
-    ]
-    written = sum(len(groups[key]) for key in todo)
-    if on_progress and written < len(clauses):
-        on_progress(len(clauses) - written)
-    points = []
-    for batch in _article_batches(todo, groups):
-        members = [i for key in batch for i in groups[key]]
-        dense_members = [i for i in members if embed_supplementary or not clauses[i].supplementary]
-        t0 = time.perf_counter()
-        dense = embedder.embed([texts[i] for i in dense_members], kind="passage")
-        report.embedding_seconds += time.perf_counter() - t0
-        vectors = {i: dense[j] for j, i in enumerate(dense_members)}
-        own, in_article = encoder.encode_in_context(
-            [texts[i] for i in members], [articles[article_key(clauses[i])] for i in members]
-        )
-        sparse = dict(zip(members, zip(own, in_article, strict=True), strict=True))
-        for key in batch:
-            article_vectors = [vectors[i] for i in groups[key] if i in vectors]
-            points += [
-                make_point(
-                    clauses[i],
-                    vectors[i].tolist() if i in vectors else None,
-                    sparse[i][0],
-                    hashes[i],
-                    dense_article=_in_context(vectors[i], article_vectors) if i in vectors else None,
-                    sparse_article=sparse[i][1],
-                )
-                for i in groups[key]
-            ]
-        report.embedded += len(dense_members)
-        if on_progress:
-            on_progress(len(members))
-    for start in range(0, len(points), UPSERT_BATCH):
-        index.upsert(points[start : start + UPSERT_BATCH])
-    keep = set(ids)
-    stale = [
-        p["clause_id"]
-        for doc_id in {c.doc_id for c in clauses}
-        for p in index.scroll(SearchFilters(doc_id=doc_id, include_supplementary=True))
-        if point_id(p["clause_id"]) not in keep
-    ]
-    index.delete([point_id(c) for c in stale])
-    result.written, result.removed = written, len(stale)
-    if not todo and not stale:
+    key = version_key(doc, hashes)
+    record = records.get(doc.doc_id)
+    if record and any(v.key == key for v in record.versions):
         result.status = "unchanged"
+        if on_progress:
+            on_progress(len(clauses))
+        result.removed = _drop_unlisted(index, record)
+        result.seconds += time.perf_counter() - started
+        return
+    clauses = [c.model_copy(update={"version_key": key}) for c in clauses]
+    # points already written for this version by an interrupted run are kept, not rewritten
+    done = {p["clause_id"]: p.get("content_hash") for p in index.scroll(versions=[key])}
+    todo = [
+        article
+        for article, members in groups.items()
+        if any(done.get(clauses[i].clause_id) != hashes[i] for i in members)
+    ]
+    if on_progress and len(todo) < len(groups):
+        on_progress(sum(len(groups[k]) for k in groups if k not in todo))
+    for batch in _article_batches(todo, groups):
+        points = _points(
+            batch, groups, clauses, texts, hashes, articles, embedder, encoder, report, embed_supplementary
+        )
+        for start in range(0, len(points), UPSERT_BATCH):
+            index.upsert(points[start : start + UPSERT_BATCH])
+        result.written += len(points)
+        if on_progress:
+            on_progress(len(points))
+    index.flush()
+    result.status = "updated" if record else "new"
+    record = _commit(index, doc, record, key, units=len(clauses), source=str(result.path))
+    result.removed = _drop_unlisted(index, record)
     result.seconds += time.perf_counter() - started
 
 
-def _cited_texts(clauses: Sequence[Clause], related: Mapping[str, str], index: Index) -> dict[str, list[str]]:
+def _points(
+    batch: Sequence[str],
+    groups: Mapping[str, list[int]],
+    clauses: Sequence[Clause],
+    texts: Sequence[str],
+    hashes: Sequence[str],
+    articles: Mapping[str, str],
+    embedder: Embedder,
+    encoder: SparseEncoder,
+    report: IngestReport,
+    embed_supplementary: bool,
+) -> list[IndexPoint]:
+    members = [i for key in batch for i in groups[key]]
+    dense_members = [i for i in members if embed_supplementary or not clauses[i].supplementary]
+    t0 = time.perf_counter()
+    dense = embedder.embed([texts[i] for i in dense_members], kind="passage")
+    report.embedding_seconds += time.perf_counter() - t0
+    report.embedded += len(dense_members)
+    vectors = {i: dense[j] for j, i in enumerate(dense_members)}
+    own, in_article = encoder.encode_in_context(
+        [texts[i] for i in members], [articles[article_key(clauses[i])] for i in members]
+    )
+    sparse = dict(zip(members, zip(own, in_article, strict=True), strict=True))
+    points = []
+    for key in batch:
+        article_vectors = [vectors[i] for i in groups[key] if i in vectors]
+        points += [
+            make_point(
+                clauses[i],
+                vectors[i].tolist() if i in vectors else None,
+                sparse[i][0],
+                hashes[i],
+                dense_article=_in_context(vectors[i], article_vectors) if i in vectors else None,
+                sparse_article=sparse[i][1],
+            )
+            for i in groups[key]
+        ]
+    return points
+
+
+def _commit(
+    index: Index, doc: ParsedDocument, record: DocumentRecord | None, key: str, *, units: int, source: str
+) -> DocumentRecord:
+    """Register the new version: the one write that makes it searchable.
+
+    A version with the same edition and dates as a registered one replaces it (a corrected
+    file, a better parser); any other is added, and the dates decide which one is in force.
+    """
+    version = DocumentVersion(
+        key=key,
+        label=doc.version,
+        valid_from=doc.valid_from,
+        promulgated=doc.promulgated,
+        mst=doc.mst,
+        source=source,
+        sha256=doc.sha256,
+        units=units,
+        pages=doc.pages,
+        ocr_pages=doc.ocr_pages,
+        ingested_at=datetime.now(UTC),
+    )
+    same = (doc.version, doc.valid_from, doc.promulgated)
+    kept = [v for v in (record.versions if record else []) if (v.label, v.valid_from, v.promulgated) != same]
+    updated = DocumentRecord(
+        doc_id=doc.doc_id,
+        doc_type=doc.doc_type,
+        title=doc.title,
+        level=doc.level,
+        issuer=doc.issuer,
+        versions=[*kept, version],
+    )
+    index.upsert([record_point(updated)])
+    index.flush()
+    return updated
+
+
+def _drop_unlisted(index: Index, record: DocumentRecord) -> int:
+    """Delete the document's points of versions its record no longer lists (replaced versions,
+    or the leftovers of an interrupted run)."""
+    listed = {v.key for v in record.versions}
+    stale = [
+        unit_point_id(p["clause_id"], p.get("version_key", ""))
+        for p in index.scroll(SearchFilters(doc_id=record.doc_id, include_supplementary=True))
+        if p.get("version_key") not in listed
+    ]
+    index.delete(stale)
+    return len(stale)
+
+
+def _cited_texts(
+    clauses: Sequence[Clause],
+    related: Mapping[str, str],
+    index: Index,
+    records: Mapping[str, DocumentRecord],
+) -> dict[str, list[str]]:
     """Per article, the texts of clauses in other laws that its clauses cite (at most 3)."""
     wanted: dict[str, list[str]] = defaultdict(list)
     for clause in clauses:
@@ -254,10 +359,11 @@ def _cited_texts(clauses: Sequence[Clause], related: Mapping[str, str], index: I
             key = article_key(clause)
             if ref.target_id and ref.law != clause.law and ref.target_id not in wanted[key]:
                 wanted[key].append(ref.target_id)
-    missing = {t for targets in wanted.values() for t in targets if t not in related}
+    missing = sorted({t for targets in wanted.values() for t in targets if t not in related})
     found = dict(related)
     if missing:
-        found.update({p["clause_id"]: p["text"] for p in index.retrieve([point_id(t) for t in missing])})
+        current = select_versions(records.values())
+        found.update({p["clause_id"]: p["text"] for p in index.scroll(versions=current, clause_ids=missing)})
     return {key: [found[t] for t in targets if t in found][:3] for key, targets in wanted.items()}
 
 

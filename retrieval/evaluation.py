@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from retrieval.errors import InvalidQuery
@@ -45,8 +45,9 @@ def load_qa(path: Path) -> list[QAItem]:
 
 def matches(clause: Clause, gold: dict[str, Any]) -> bool:
     if "doc" in gold:
-        doc = getattr(clause, "doc_name", None)
-        first, last = getattr(clause, "page_start", None), getattr(clause, "page_end", None)
+        # a guideline is named by its file (without .pdf); pages are 1-based physical indexes
+        doc = PurePath(clause.source).stem if clause.doc_type == "guideline" else None
+        first, last = clause.page_start, clause.page_end
         return doc == gold["doc"] and first is not None and first <= int(gold["page"]) <= (last or first)
     if (clause.act, clause.level, clause.article) != (
         gold.get("law"),

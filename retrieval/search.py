@@ -1,18 +1,53 @@
-"""Hybrid search: one question, dense and sparse prefetches, fused inside Qdrant."""
+"""Hybrid search: one question, dense and sparse prefetches, fused inside Qdrant.
+
+Every query is restricted to one version per document (the current one, or the one in force
+on `as_of`), chosen from the document registry (`retrieval.registry`).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date
 
 from retrieval.embeddings import Embedder
-from retrieval.errors import InvalidQuery
+from retrieval.errors import InvalidQuery, NotFound
 from retrieval.index import Index, QueryPlan, clause_from_payload
-from retrieval.models import Hit, SearchFilters, SearchMode
+from retrieval.models import Clause, Hit, SearchFilters, SearchMode
+from retrieval.registry import DocumentRecord, load_documents, select_versions
 from retrieval.settings import IndexSettings
 from retrieval.sparse import SparseEncoder
 
 MAX_K = 100
 TIE_MARGIN = 10  # extra candidates fetched so that ties at the k-th place are all seen
+
+
+class Registry:
+    """The document registry as searches see it: read from the index, kept for `ttl` seconds.
+
+    A server backend's registry can change under a running service (ingestion elsewhere), so
+    it is re-read now and then; each query uses one snapshot, hence one version per document.
+    """
+
+    def __init__(self, index: Index, ttl: float = 2.0) -> None:
+        self.index, self.ttl = index, ttl
+        self._lock = threading.Lock()
+        self._records: dict[str, DocumentRecord] = {}
+        self._read_at = -float("inf")
+
+    def records(self) -> dict[str, DocumentRecord]:
+        with self._lock:
+            if time.monotonic() - self._read_at > self.ttl:
+                self._records, self._read_at = load_documents(self.index), time.monotonic()
+            return self._records
+
+    def versions(self, as_of: date | None = None) -> tuple[str, ...]:
+        return tuple(select_versions(self.records().values(), as_of))
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._read_at = -float("inf")
 
 
 @dataclass(frozen=True)
@@ -24,6 +59,10 @@ class Searcher:
     encoder: SparseEncoder
     settings: IndexSettings
     max_question_chars: int = 2000
+    registry: Registry = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "registry", Registry(self.index))
 
 
 def validate_question(question: str, max_chars: int) -> str:
@@ -57,6 +96,7 @@ def plan_query(
         if settings.article_context
         else None,
         prefetch=max(settings.prefetch, k),
+        versions=searcher.registry.versions(filters.as_of),
     )
 
 
@@ -80,3 +120,13 @@ def search(
         Hit(clause=clause_from_payload(payload), score=score, rank=rank)
         for rank, (payload, score) in enumerate(found, start=1)
     ]
+
+
+def get_clause(searcher: Searcher, clause_id: str, *, as_of: date | None = None) -> Clause:
+    """One clause as it reads in the current version (or the one in force on `as_of`)."""
+    versions = searcher.registry.versions(as_of)
+    found = next(searcher.index.scroll(versions=versions, clause_ids=[clause_id]), None)
+    if found is None:
+        when = f" in force on {as_of}" if as_of else ""
+        raise NotFound(f"no clause {clause_id!r}{when} in the index")
+    return clause_from_payload(found)

@@ -110,6 +110,46 @@ class IndexSettings(BaseModel):
     prefetch: int = Field(default=50, ge=1, description="Candidates per prefetch before fusion.")
 
 
+class PdfSettings(BaseModel):
+    """Guideline PDFs: how unusable text layers are detected and read again with OCR."""
+
+    ocr: Literal["auto", "off", "always"] = Field(
+        default="auto",
+        description="auto: OCR only pages whose text layer is missing or garbled; off: refuse such "
+        "files; always: OCR every page.",
+    )
+    ocr_language: str = Field(
+        default="kor+eng", description="Tesseract languages (Debian tesseract-ocr-kor)."
+    )
+    ocr_dpi: int = Field(default=200, ge=72, le=600, description="Resolution pages are rendered at for OCR.")
+    min_text_quality: float = Field(
+        default=0.75,
+        ge=0,
+        le=1,
+        description="Share of Hangul, Latin, digits and common punctuation below which a page's text "
+        "layer counts as garbled (broken ToUnicode maps give private-use and stray CJK characters).",
+    )
+    max_pages: int = Field(default=2000, ge=1, description="Larger PDFs are refused (split them first).")
+    max_chunk_chars: int = Field(
+        default=700, ge=200, description="Guideline chunks are cut at paragraph ends near this length."
+    )
+
+
+class LawGoSettings(BaseModel):
+    """law.go.kr Open API (국가법령정보 공동활용), used by `kmed laws sync`."""
+
+    oc: str | None = Field(
+        default=None, description="Your Open API user id (OC), from open.law.go.kr; required to sync."
+    )
+    base_url: str = Field(
+        default="https://www.law.go.kr/DRF", description="API root holding lawSearch.do and lawService.do."
+    )
+    timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for one API response.")
+    laws: Path = Field(
+        default=CORPORA_DIR / "laws.tsv", description="The laws to keep current (one title per line)."
+    )
+
+
 class Settings(BaseSettings):
     """All settings of the service, from the environment (KMED_*) or a .env file."""
 
@@ -130,6 +170,13 @@ class Settings(BaseSettings):
     text: TextSettings = Field(default_factory=TextSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     index: IndexSettings = Field(default_factory=IndexSettings)
+    pdf: PdfSettings = Field(default_factory=PdfSettings)
+    lawgo: LawGoSettings = Field(default_factory=LawGoSettings)
+    admin_key: str | None = Field(
+        default=None,
+        description="Key for the API's document-management routes (X-Admin-Key header); unset "
+        "disables them.",
+    )
     qdrant_url: str | None = Field(
         default=None, description="Shortcut for index.qdrant_url (KMED_QDRANT_URL)."
     )

@@ -9,11 +9,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from retrieval.citations import point_id
-from retrieval.errors import IndexUnavailable, NotFound
-from retrieval.index import clause_from_payload
+from retrieval.errors import IndexUnavailable
 from retrieval.models import SearchFilters
-from retrieval.search import MAX_K, Searcher, search
+from retrieval.search import MAX_K, Searcher, get_clause, search
 from service.schemas import ClauseDetail, ErrorOut, Health, HitOut, Readiness, SearchResponse
 
 router = APIRouter()
@@ -45,7 +43,8 @@ def search_clauses(
     ] = None,
     doc_type: Annotated[Literal["statute", "guideline"] | None, Query(description="Document type.")] = None,
     as_of: Annotated[
-        date | None, Query(description="Only clauses in force on this date (시행일자 ≤ as_of).")
+        date | None,
+        Query(description="Search the versions in force on this date instead of the current ones."),
     ] = None,
 ) -> SearchResponse:
     """조항 검색: the k best statute clauses for a Korean question, each with its citation."""
@@ -67,17 +66,17 @@ def search_clauses(
 
 
 @router.get("/v1/clauses/{clause_id}", response_model=ClauseDetail, responses=ERRORS, tags=["search"])
-def get_clause(
+def read_clause(
     searcher: SearcherDep,
     clause_id: Annotated[
         str, Path(description="Clause id from a search hit.", examples=["s-007863-a11-2-p2"])
     ],
+    as_of: Annotated[
+        date | None, Query(description="The clause as it read on this date (default: current).")
+    ] = None,
 ) -> ClauseDetail:
     """조항 조회: one clause with its items, amendment notes and resolved cross-references."""
-    payloads = searcher.index.retrieve([point_id(clause_id)])
-    if not payloads:
-        raise NotFound(f"no clause {clause_id!r} in the index")
-    return ClauseDetail.of(clause_from_payload(payloads[0]))
+    return ClauseDetail.of(get_clause(searcher, clause_id, as_of=as_of))
 
 
 @router.get("/healthz", response_model=Health, tags=["ops"])

@@ -16,16 +16,17 @@ import qdrant_edge as qe
 from retrieval.errors import IndexNotBuilt, IndexUnavailable
 from retrieval.index.schema import (
     BOOL_FIELDS,
-    DATE_FIELDS,
     DENSE_VECTORS,
     KEYWORD_FIELDS,
     SPARSE_VECTORS,
     Condition,
+    Conditions,
     IndexPoint,
     QueryPlan,
     filter_conditions,
     plan_legs,
     point_vectors,
+    scroll_conditions,
 )
 from retrieval.models import SearchFilters
 from retrieval.sparse import SparseVector
@@ -42,15 +43,15 @@ def _vector(vector: list[float] | SparseVector) -> Any:
 
 
 def _condition(c: Condition) -> Any:
-    if c.before is not None:
-        return qe.FieldCondition(key=c.keys[0], range=qe.RangeDateTime(lte=c.before))
+    if c.any_of is not None:
+        return qe.FieldCondition(key=c.keys[0], match=qe.MatchAny(list(c.any_of)))
     match = _match_bool(c.value) if isinstance(c.value, bool) else qe.MatchValue(c.value)  # type: ignore[arg-type]
     fields: list[Any] = [qe.FieldCondition(key=key, match=match) for key in c.keys]
     return fields[0] if len(fields) == 1 else qe.Filter(should=fields)
 
 
-def _filter(filters: SearchFilters) -> qe.Filter:
-    must, must_not = filter_conditions(filters)
+def _filter(conditions: Conditions) -> qe.Filter:
+    must, must_not = conditions
     return qe.Filter(
         must=[_condition(c) for c in must] or None, must_not=[_condition(c) for c in must_not] or None
     )
@@ -85,10 +86,6 @@ class EdgeIndex:
                     )
                 for name in BOOL_FIELDS:
                     self._shard.update(qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Bool))
-                for name in DATE_FIELDS:
-                    self._shard.update(
-                        qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Datetime)
-                    )
             else:
                 raise IndexNotBuilt(f"no index at {path}: run `kmed ingest PATH...` first")
         except IndexNotBuilt:
@@ -115,7 +112,7 @@ class EdgeIndex:
             self._shard.update(qe.UpdateOperation.delete_points(list(ids)))
 
     def query(self, plan: QueryPlan) -> list[tuple[dict[str, Any], float]]:
-        flt = _filter(plan.filters)
+        flt = _filter(filter_conditions(plan.filters, versions=plan.versions))
         legs = plan_legs(plan)
         if not legs:
             return []
@@ -142,20 +139,30 @@ class EdgeIndex:
         records = self._shard.retrieve(list(ids), with_payload=True, with_vector=False)
         return [r.payload or {} for r in records]
 
-    def scroll(self, filters: SearchFilters | None = None, batch: int = 512) -> Iterator[dict[str, Any]]:
-        flt = _filter(filters) if filters else None
+    def scroll(
+        self,
+        filters: SearchFilters | None = None,
+        *,
+        versions: Sequence[str] | None = None,
+        clause_ids: Sequence[str] | None = None,
+        records: bool = False,
+        batch: int = 512,
+    ) -> Iterator[dict[str, Any]]:
+        flt = _filter(scroll_conditions(filters, versions, clause_ids, records))
         offset = None
         while True:
-            records, offset = self._shard.scroll(
+            page, offset = self._shard.scroll(
                 qe.ScrollRequest(offset=offset, limit=batch, filter=flt, with_payload=True)
             )
-            for r in records:
+            for r in page:
                 yield r.payload or {}
             if offset is None:
                 return
 
     def count(self) -> int:
-        return int(self._shard.count(qe.CountRequest(exact=True)))
+        """Clause points, all versions (registry records left out)."""
+        flt = _filter(filter_conditions(None))
+        return int(self._shard.count(qe.CountRequest(exact=True, filter=flt)))
 
     def optimize(self) -> None:
         self._shard.optimize()

@@ -6,11 +6,13 @@ the qdrant-client backends (and ingestion) can never disagree on them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from retrieval.citations import point_id
 from retrieval.models import Clause, SearchFilters, SearchMode
+from retrieval.registry import RECORD, DocumentRecord, record_payload, record_point_id
 from retrieval.sparse import SparseVector
 
 DENSE = "dense"
@@ -22,21 +24,20 @@ DENSE_ARTICLE = "dense_article"
 SPARSE_ARTICLE = "sparse_article"
 DENSE_VECTORS = (DENSE, DENSE_ARTICLE)
 SPARSE_VECTORS = (SPARSE, SPARSE_ARTICLE)
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # payload keys that filters use; a server gets a payload index on each
-KEYWORD_FIELDS = ("clause_id", "doc_id", "doc_type", "act", "law", "level")
+KEYWORD_FIELDS = ("clause_id", "doc_id", "doc_type", "act", "law", "level", "version_key", "record")
 BOOL_FIELDS = ("supplementary",)
-DATE_FIELDS = ("effective",)
 
 
 @dataclass(frozen=True)
 class IndexPoint:
     id: str
     dense: list[float] | None  # None: the point is found by its sparse vectors only
-    sparse: SparseVector
+    sparse: SparseVector | None  # None only for registry records, which no query finds
     payload: dict[str, Any]
     dense_article: list[float] | None
-    sparse_article: SparseVector
+    sparse_article: SparseVector | None
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class QueryPlan:
     weights: tuple[float, float] = (1.0, 1.0)  # dense, sparse
     article_weights: tuple[float, float] | None = None  # dense_article, sparse_article; None: unused
     prefetch: int = 50
+    versions: tuple[str, ...] | None = None  # document versions to search (registry); None: all
 
 
 def clause_payload(clause: Clause, *, content_hash: str) -> dict[str, Any]:
@@ -76,15 +78,27 @@ def make_point(
     dense_article: list[float] | None = None,
     sparse_article: SparseVector | None = None,
 ) -> IndexPoint:
-    """A point; without article vectors the clause stands for its own article."""
+    """A point; without article vectors the clause stands for its own article.
+
+    The id joins the clause id and its version, so the versions of a clause are distinct points.
+    """
     return IndexPoint(
-        point_id(clause.clause_id),
+        unit_point_id(clause.clause_id, clause.version_key),
         dense,
         sparse,
         clause_payload(clause, content_hash=content_hash),
         dense_article if dense_article is not None else dense,
         sparse_article if sparse_article is not None else sparse,
     )
+
+
+def unit_point_id(clause_id: str, version_key: str) -> str:
+    return point_id(f"{clause_id}@{version_key}")
+
+
+def record_point(record: DocumentRecord) -> IndexPoint:
+    """A registry record: a point without vectors that only scrolls read."""
+    return IndexPoint(record_point_id(record.doc_id), None, None, record_payload(record), None, None)
 
 
 @dataclass(frozen=True)
@@ -125,16 +139,55 @@ def plan_legs(plan: QueryPlan) -> list[Leg]:
 
 @dataclass(frozen=True)
 class Condition:
-    """One engine-neutral filter condition: `keys` (any of them) equal `value`, or `key` ≤ `before`."""
+    """One engine-neutral filter condition: `keys` (any of them) equal `value`, or `key`'s value
+    is one of `any_of`."""
 
     keys: tuple[str, ...]
     value: str | bool | None = None
-    before: str | None = None  # ISO date, inclusive
+    any_of: tuple[str, ...] | None = None
 
 
-def filter_conditions(filters: SearchFilters) -> tuple[list[Condition], list[Condition]]:
-    """(must, must_not) for a `SearchFilters`; each backend only translates `Condition`s."""
+Conditions = tuple[list[Condition], list[Condition]]  # must, must_not
+
+
+def record_conditions() -> Conditions:
+    return [Condition(("record",), RECORD)], []
+
+
+def scroll_conditions(
+    filters: SearchFilters | None,
+    versions: Sequence[str] | None,
+    clause_ids: Sequence[str] | None,
+    records: bool,
+) -> Conditions:
+    """What a scroll reads: registry records only, or clause points (see `filter_conditions`)."""
+    if records:
+        return record_conditions()
+    return filter_conditions(
+        filters,
+        versions=tuple(versions) if versions is not None else None,
+        clause_ids=tuple(clause_ids) if clause_ids is not None else None,
+    )
+
+
+def filter_conditions(
+    filters: SearchFilters | None,
+    *,
+    versions: tuple[str, ...] | None = None,
+    clause_ids: tuple[str, ...] | None = None,
+) -> Conditions:
+    """(must, must_not) over clause points; each backend only translates `Condition`s.
+
+    Registry records are always left out; `versions` keeps only those document versions.
+    """
     must: list[Condition] = []
+    must_not = [Condition(("record",), RECORD)]
+    if versions is not None:
+        must.append(Condition(("version_key",), any_of=versions))
+    if clause_ids is not None:
+        must.append(Condition(("clause_id",), any_of=clause_ids))
+    if filters is None:
+        return must, must_not
     if filters.law:
         must.append(Condition(("act", "law"), filters.law))  # the Act with all its levels, or one law
     must += [
@@ -146,7 +199,6 @@ def filter_conditions(filters: SearchFilters) -> tuple[list[Condition], list[Con
         )
         if value
     ]
-    if filters.as_of:
-        must.append(Condition(("effective",), before=filters.as_of.isoformat()))
-    must_not = [] if filters.include_supplementary else [Condition(("supplementary",), True)]
+    if not filters.include_supplementary:
+        must_not.append(Condition(("supplementary",), True))
     return must, must_not

@@ -15,16 +15,17 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 from retrieval.errors import IndexNotBuilt, IndexUnavailable
 from retrieval.index.schema import (
     BOOL_FIELDS,
-    DATE_FIELDS,
     DENSE_VECTORS,
     KEYWORD_FIELDS,
     SPARSE_VECTORS,
     Condition,
+    Conditions,
     IndexPoint,
     QueryPlan,
     filter_conditions,
     plan_legs,
     point_vectors,
+    scroll_conditions,
 )
 from retrieval.models import SearchFilters
 from retrieval.settings import IndexSettings
@@ -38,14 +39,14 @@ def _vector(vector: list[float] | SparseVector) -> Any:
 
 
 def _condition(c: Condition) -> Any:
-    if c.before is not None:
-        return models.FieldCondition(key=c.keys[0], range=models.DatetimeRange(lte=c.before))  # type: ignore[arg-type]
+    if c.any_of is not None:
+        return models.FieldCondition(key=c.keys[0], match=models.MatchAny(any=list(c.any_of)))
     fields = [models.FieldCondition(key=key, match=models.MatchValue(value=c.value)) for key in c.keys]  # type: ignore[arg-type]
     return fields[0] if len(fields) == 1 else models.Filter(should=fields)  # type: ignore[arg-type]
 
 
-def _filter(filters: SearchFilters) -> models.Filter:
-    must, must_not = filter_conditions(filters)
+def _filter(conditions: Conditions) -> models.Filter:
+    must, must_not = conditions
     return models.Filter(
         must=[_condition(c) for c in must] or None, must_not=[_condition(c) for c in must_not] or None
     )
@@ -104,7 +105,6 @@ class ServerIndex:
         schemas = (
             [(f, models.PayloadSchemaType.KEYWORD) for f in KEYWORD_FIELDS]
             + [(f, models.PayloadSchemaType.BOOL) for f in BOOL_FIELDS]
-            + [(f, models.PayloadSchemaType.DATETIME) for f in DATE_FIELDS]
         )
         for name, schema in schemas:
             self._client.create_payload_index(self.collection, name, field_schema=schema)
@@ -129,7 +129,7 @@ class ServerIndex:
             self._client.delete(self.collection, points_selector=models.PointIdsList(points=list(ids)))
 
     def query(self, plan: QueryPlan) -> list[tuple[dict[str, Any], float]]:
-        flt = _filter(plan.filters)
+        flt = _filter(filter_conditions(plan.filters, versions=plan.versions))
         legs = plan_legs(plan)
         if not legs:
             return []
@@ -160,23 +160,34 @@ class ServerIndex:
             r.payload or {} for r in self._client.retrieve(self.collection, ids=list(ids), with_payload=True)
         ]
 
-    def scroll(self, filters: SearchFilters | None = None, batch: int = 512) -> Iterator[dict[str, Any]]:
+    def scroll(
+        self,
+        filters: SearchFilters | None = None,
+        *,
+        versions: Sequence[str] | None = None,
+        clause_ids: Sequence[str] | None = None,
+        records: bool = False,
+        batch: int = 512,
+    ) -> Iterator[dict[str, Any]]:
+        flt = _filter(scroll_conditions(filters, versions, clause_ids, records))
         offset = None
         while True:
-            records, offset = self._client.scroll(
+            page, offset = self._client.scroll(
                 self.collection,
-                scroll_filter=_filter(filters) if filters else None,
+                scroll_filter=flt,
                 limit=batch,
                 offset=offset,
                 with_payload=True,
             )
-            for r in records:
+            for r in page:
                 yield r.payload or {}
             if offset is None:
                 return
 
     def count(self) -> int:
-        return int(self._client.count(self.collection, exact=True).count)
+        """Clause points, all versions (registry records left out)."""
+        flt = _filter(filter_conditions(None))
+        return int(self._client.count(self.collection, count_filter=flt, exact=True).count)
 
     def optimize(self) -> None:
         """The server optimises in the background."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,9 @@ import pytest
 from retrieval.citations import clause_id, clause_label, law_key
 from retrieval.embeddings import Embedder, Kind
 from retrieval.index import EdgeIndex, Index, IndexPoint, QueryPlan, ServerIndex, make_point
+from retrieval.index.schema import record_point
 from retrieval.models import Clause, SearchFilters, SearchMode, passage_text
+from retrieval.registry import DocumentRecord, DocumentVersion
 from retrieval.settings import IndexSettings
 from retrieval.sparse import SparseEncoder
 
@@ -50,6 +52,7 @@ def make_clause(
         label=clause_label(law, article, paragraph),
         supplementary=supplementary,
         effective=effective,
+        version_key=f"statute:{law}@{effective.year}",
     )
 
 
@@ -148,7 +151,7 @@ def counting() -> Callable[..., CountingEmbedder]:
 @dataclass(frozen=True)
 class Corpus:
     clauses: dict[str, Clause]
-    points: list[IndexPoint]
+    points: list[IndexPoint]  # clause points, then one registry record per document
     embedder: Embedder
     encoder: SparseEncoder
 
@@ -180,7 +183,25 @@ def corpus(embedder: Embedder, encoder: SparseEncoder) -> Corpus:
         make_point(c, dense[i].tolist(), sparse[i], hashlib.sha256(texts[i].encode()).hexdigest())
         for i, c in enumerate(clauses)
     ]
-    return Corpus(dict(CLAUSES), points, embedder, encoder)
+    return Corpus(
+        dict(CLAUSES), points + [record_point(r) for r in corpus_records(clauses)], embedder, encoder
+    )
+
+
+def corpus_records(clauses: Iterable[Clause]) -> list[DocumentRecord]:
+    """The registry records ingestion would write: one version per document, dated by 시행일자."""
+    records: dict[str, DocumentRecord] = {}
+    for c in clauses:
+        record = records.setdefault(
+            c.doc_id, DocumentRecord(doc_id=c.doc_id, doc_type="statute", title=c.law)
+        )
+        if all(v.key != c.version_key for v in record.versions):
+            record.versions.append(
+                DocumentVersion(
+                    key=c.version_key, valid_from=c.effective, ingested_at=datetime(2026, 1, 1, tzinfo=UTC)
+                )
+            )
+    return list(records.values())
 
 
 def new_index(backend: str, path: Path, dim: int) -> Index:

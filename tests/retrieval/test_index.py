@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ from retrieval.errors import IndexNotBuilt, IndexUnavailable
 from retrieval.index import EdgeIndex, Index, ServerIndex, clause_from_payload, open_index
 from retrieval.index.schema import SCHEMA_VERSION
 from retrieval.models import SearchFilters, SearchMode
+from retrieval.registry import load_documents
 from retrieval.settings import IndexSettings, load_settings
 
 MODES: tuple[SearchMode, ...] = ("dense", "sparse", "hybrid")
@@ -90,8 +91,6 @@ FILTER_CASES = {
     "level 법률": (SearchFilters(level="법률"), {"records", "counselling", "report", "secrecy"}),
     "doc_id": (SearchFilters(doc_id="statute:의료법 시행규칙"), {"retention", "proxy"}),
     "doc_type": (SearchFilters(doc_type="guideline"), set()),
-    "as_of excludes later clauses": (SearchFilters(as_of=date(2025, 1, 1)), ALL - SUPPLEMENTARY - {"report"}),
-    "as_of on the effective date": (SearchFilters(as_of=date(2030, 1, 1)), ALL - SUPPLEMENTARY),
     "include supplementary": (SearchFilters(include_supplementary=True), ALL),
     "law and supplementary": (
         SearchFilters(law="의료법", level="법률", include_supplementary=True),
@@ -109,6 +108,29 @@ def test_filters(index: Index, corpus: Any, case: str) -> None:
         found = set(corpus.keys(results))
         # dense ranks every allowed clause; sparse only those sharing a term
         assert found == expected if mode == "dense" else found <= expected, mode
+
+
+def test_versions_keep_only_the_listed_document_versions(index: Index, corpus: Any) -> None:
+    later = corpus.clauses["report"].version_key
+    others = tuple({c.version_key for c in corpus.clauses.values()} - {later})
+    kept = set(corpus.keys(index.scroll(SearchFilters(), versions=others)))
+    assert kept == ALL - SUPPLEMENTARY - {"report"}
+    assert list(index.scroll(versions=[])) == []
+    for mode in MODES:
+        plan = corpus.plan("감염병 발생 신고", mode)
+        assert "report" in corpus.keys(index.query(plan)), mode
+        assert "report" not in corpus.keys(index.query(replace(plan, versions=others))), mode
+        assert index.query(replace(plan, versions=())) == [], mode
+
+
+def test_registry_records_are_only_seen_by_record_scrolls(index: Index, corpus: Any) -> None:
+    documents = {c.doc_id for c in corpus.clauses.values()}
+    assert index.count() == len(ALL)
+    assert {p["document"]["doc_id"] for p in index.scroll(records=True)} == documents
+    assert sorted(corpus.keys(index.scroll())) == sorted(ALL)
+    assert set(load_documents(index)) == documents
+    for mode in MODES:
+        assert all("record" not in p for p, _ in index.query(corpus.plan("의료법", mode))), mode
 
 
 @pytest.mark.parametrize("mode", MODES)
