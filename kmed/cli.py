@@ -22,6 +22,7 @@ from rich.table import Table
 if TYPE_CHECKING:  # ingest is imported by the ingest command only, to keep start-up light
     from ingest.pipeline import FileResult
 
+from kmed.laws_cli import laws_app
 from retrieval.errors import ConfigurationError, IndexUnavailable, InvalidQuery, KmedError, NotFound
 from retrieval.models import SearchFilters
 from retrieval.settings import Settings, load_settings
@@ -31,6 +32,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.add_typer(laws_app, name="laws")
 # wide enough for Korean law titles when output goes to a file or a pipe
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
@@ -60,19 +62,29 @@ def ingest(
     data_dir: DataDir = None,
 ) -> None:
     """Parse, embed and index statute files; a failing file is reported and the batch goes on."""
-    from ingest.pipeline import discover, ingest_paths
-    from retrieval.runtime import build_dense, build_encoder, open_for_writing
+    from ingest.pipeline import discover
 
     settings = _settings(data_dir)
     files = discover(paths)
     if not files:
         err.print("error: no supported files found (.md, .xml, .json) in the given paths")
         raise typer.Exit(2)
+    raise typer.Exit(ingest_files(files, settings))
+
+
+def ingest_files(files: list[Path], settings: Settings) -> int:
+    """Ingest files into the index the settings point at, printing progress and a table.
+
+    Shared by `kmed ingest` and `kmed laws sync`; returns the exit code (1 when a file failed).
+    """
+    from ingest.pipeline import ingest_paths
+    from retrieval.runtime import build_dense, build_encoder, open_for_writing
+
     try:
         embedder = build_dense(settings)
         index = open_for_writing(settings, embedder)
     except KmedError as exc:
-        raise _fail(exc) from exc
+        return _fail(exc).exit_code
     encoder = build_encoder(settings)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True) as progress:
@@ -124,8 +136,7 @@ def ingest(
         f"{getattr(embedder, 'misses', report.embedded)} embedded (the rest from the embedding cache); "
         f"embedding took {report.embedding_seconds:.0f} s of {sum(r.seconds for r in report.files):.0f} s"
     )
-    if report.failed:
-        raise typer.Exit(1)
+    return 1 if report.failed else 0
 
 
 def _file_line(r: FileResult) -> str:
