@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ingest.errors import IngestError
 from ingest.guidelines import GuidelineMeta, parse_guideline
+from ingest.guidelines.layout import Spacer
 from ingest.statutes import detect_format, parse_statute
 from ingest.statutes.detect import sniff_format
 from retrieval import citations
@@ -55,7 +56,11 @@ def file_sha256(path: Path) -> str:
 
 
 def parse_document(
-    path: Path, *, pdf: PdfSettings | None = None, meta: GuidelineMeta | None = None
+    path: Path,
+    *,
+    pdf: PdfSettings | None = None,
+    meta: GuidelineMeta | None = None,
+    spacer: Spacer | None = None,
 ) -> ParsedDocument:
     """Read one file; raises `IngestError` (with what to do) for anything unreadable."""
     if not path.exists():
@@ -63,7 +68,7 @@ def parse_document(
     with path.open("rb") as fh:
         head = fh.read(512)
     if path.suffix.lower() == ".pdf" or sniff_format(head) == "pdf":
-        guideline = parse_guideline(path, settings=pdf or PdfSettings(), meta=meta)
+        guideline = parse_guideline(path, settings=pdf or PdfSettings(), meta=meta, spacer=spacer)
         return ParsedDocument(
             doc_id=guideline.doc_id,
             doc_type="guideline",

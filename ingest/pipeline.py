@@ -27,6 +27,7 @@ import numpy as np
 from ingest.documents import SUPPORTED_SUFFIXES, ParsedDocument, parse_document
 from ingest.errors import IngestError
 from ingest.guidelines import GuidelineMeta
+from ingest.guidelines.layout import Spacer
 from ingest.statutes.references import resolve_references
 from retrieval.embeddings import Embedder
 from retrieval.index import Index, IndexPoint, make_point
@@ -91,7 +92,11 @@ def content_hash(text: str) -> str:
 
 
 def parse_files(
-    files: Sequence[Path], *, pdf: PdfSettings | None = None, meta: GuidelineMeta | None = None
+    files: Sequence[Path],
+    *,
+    pdf: PdfSettings | None = None,
+    meta: GuidelineMeta | None = None,
+    spacer: Spacer | None = None,
 ) -> tuple[list[tuple[FileResult, ParsedDocument]], list[FileResult]]:
     parsed: list[tuple[FileResult, ParsedDocument]] = []
     failed: list[FileResult] = []
@@ -99,7 +104,7 @@ def parse_files(
         result = FileResult(path)
         started = time.perf_counter()
         try:
-            doc = parse_document(path, pdf=pdf, meta=meta)
+            doc = parse_document(path, pdf=pdf, meta=meta, spacer=spacer)
         except IngestError as exc:
             result.status, result.error = "failed", str(exc)
             failed.append(result)
@@ -148,7 +153,7 @@ def ingest_paths(
     `meta` overrides what is read from guideline PDFs (title, issuer, version, dates).
     """
     report = IngestReport()
-    parsed, failed = parse_files(discover(paths), pdf=pdf, meta=meta)
+    parsed, failed = parse_files(discover(paths), pdf=pdf, meta=meta, spacer=encoder.tokenizer.space)
     report.files.extend(failed)
     for result in failed:
         if on_file:

@@ -20,8 +20,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 if TYPE_CHECKING:  # ingest is imported by the ingest command only, to keep start-up light
+    from ingest.guidelines import GuidelineMeta
     from ingest.pipeline import FileResult
 
+from kmed.documents_cli import documents_app
 from kmed.laws_cli import laws_app
 from retrieval.errors import ConfigurationError, IndexUnavailable, InvalidQuery, KmedError, NotFound
 from retrieval.models import SearchFilters
@@ -33,6 +35,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(laws_app, name="laws")
+app.add_typer(documents_app, name="documents")
 # wide enough for Korean law titles when output goes to a file or a pipe
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
@@ -57,22 +60,53 @@ DataDir = Annotated[
 @app.command()
 def ingest(
     paths: Annotated[
-        list[Path], typer.Argument(help="Statute files (Markdown, law.go.kr XML/JSON) or folders.")
+        list[Path],
+        typer.Argument(help="Statute files (Markdown, law.go.kr XML/JSON), guideline PDFs, or folders."),
     ],
+    doc_id: Annotated[
+        str | None,
+        typer.Option(
+            "--doc-id", help="Document id of one PDF; give a revised edition the id of the one it replaces."
+        ),
+    ] = None,
+    title: Annotated[str | None, typer.Option("--title", help="Title of one PDF.")] = None,
+    issuer: Annotated[str | None, typer.Option("--issuer", help="Issuing body, e.g. 질병관리청.")] = None,
+    version: Annotated[str | None, typer.Option("--version", help="Edition or year, e.g. 2024.")] = None,
+    effective: Annotated[
+        str | None, typer.Option("--effective", help="Date the edition takes effect (YYYY-MM-DD).")
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Parse, embed and index statute files; a failing file is reported and the batch goes on."""
+    """Parse, embed and index statutes and guideline PDFs; a failing file is reported and the
+    batch goes on. Re-ingesting an unchanged file changes nothing; a changed one becomes a new
+    version, switched in atomically. PDF metadata also come from a sidecar next to the file
+    (guideline.yaml / .yml / .json with doc_id, title, issuer, version, effective, published);
+    the options here win over it."""
+    from ingest.guidelines import GuidelineMeta
     from ingest.pipeline import discover
 
     settings = _settings(data_dir)
     files = discover(paths)
     if not files:
-        err.print("error: no supported files found (.md, .xml, .json) in the given paths")
+        err.print("error: no supported files found (.md, .xml, .json, .pdf) in the given paths")
         raise typer.Exit(2)
-    raise typer.Exit(ingest_files(files, settings))
+    pdfs = [f for f in files if f.suffix.lower() == ".pdf"]
+    given = {"doc_id": doc_id, "title": title, "issuer": issuer, "version": version, "effective": effective}
+    if any(given.values()) and not pdfs:
+        err.print("error: --doc-id, --title, --issuer, --version and --effective describe guideline PDFs")
+        raise typer.Exit(2)
+    if (doc_id or title) and len(pdfs) > 1:
+        err.print("error: --doc-id and --title name one document: give one PDF (or use sidecar files)")
+        raise typer.Exit(2)
+    try:
+        meta = GuidelineMeta.model_validate({k: v for k, v in given.items() if v})
+    except ValidationError as exc:
+        err.print(f"error: --{exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
+        raise typer.Exit(2) from exc
+    raise typer.Exit(ingest_files(files, settings, meta=meta))
 
 
-def ingest_files(files: list[Path], settings: Settings) -> int:
+def ingest_files(files: list[Path], settings: Settings, *, meta: GuidelineMeta | None = None) -> int:
     """Ingest files into the index the settings point at, printing progress and a table.
 
     Shared by `kmed ingest` and `kmed laws sync`; returns the exit code (1 when a file failed).
@@ -104,6 +138,8 @@ def ingest_files(files: list[Path], settings: Settings) -> int:
             index=index,
             embedder=embedder,
             encoder=encoder,
+            pdf=settings.pdf,
+            meta=meta,
             on_start=on_start,
             on_file=on_file,
             on_progress=on_progress,
@@ -115,7 +151,8 @@ def ingest_files(files: list[Path], settings: Settings) -> int:
             index.optimize()  # build the HNSW and sparse indexes now rather than at the first queries
     index.close()
     table = Table(title=f"ingested into {settings.index.qdrant_url or settings.data_dir}")
-    for col in ("file", "status", "format", "law", "articles", "clauses", "부칙", "written", "removed"):
+    headers = ("file", "status", "format", "title", "version", "units", "부칙", "pages", "written", "removed")
+    for col in headers:
         table.add_column(col)
     for r in report.files:
         table.add_row(
@@ -123,16 +160,17 @@ def ingest_files(files: list[Path], settings: Settings) -> int:
             r.status,
             r.format,
             r.title,
-            str(r.articles),
+            r.version,
             str(r.clauses),
             str(r.supplementary),
+            "" if r.pages is None else f"{r.pages} ({r.ocr_pages} OCR)" if r.ocr_pages else str(r.pages),
             str(r.written),
             str(r.removed),
         )
     out.print(table)
     out.print(
         f"{len(report.files) - len(report.failed)} ok, {len(report.failed)} failed; "
-        f"{sum(r.written for r in report.files)} clauses written, "
+        f"{sum(r.written for r in report.files)} units written, "
         f"{getattr(embedder, 'misses', report.embedded)} embedded (the rest from the embedding cache); "
         f"embedding took {report.embedding_seconds:.0f} s of {sum(r.seconds for r in report.files):.0f} s"
     )
@@ -143,7 +181,8 @@ def _file_line(r: FileResult) -> str:
     if r.status == "failed":
         error = r.error if str(r.path) in r.error else f"{r.path}: {r.error}"
         return f"[red]✗[/red] {error}"
-    return f"[green]✓[/green] {r.path.name}: {r.title}, {r.clauses} clauses ({r.status}, {r.seconds:.1f} s)"
+    line = f"[green]✓[/green] {r.path.name}: {r.title}, {r.clauses} units ({r.status}, {r.seconds:.1f} s)"
+    return "\n".join([line, *(f"  [yellow]![/yellow] {w}" for w in r.warnings)])
 
 
 @app.command()

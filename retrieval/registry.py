@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from retrieval.models import DocType
+from retrieval.errors import NotFound
+from retrieval.models import DocType, SearchFilters
 
 if TYPE_CHECKING:
     from retrieval.index import Index
@@ -113,3 +114,42 @@ def orphan_versions(found: Iterable[str], records: Mapping[str, DocumentRecord])
     """Version keys present in the index that no record lists (left by an interrupted run)."""
     listed = {v.key for r in records.values() for v in r.versions}
     return {key for key in found if key not in listed}
+
+
+def remove_document(index: Index, doc_id: str) -> int:
+    """Delete a document with all its versions; returns how many points went.
+
+    The record goes first, so searches stop seeing the document at once; then its points,
+    whatever their version, so that term statistics (BM25's IDF) are those of an index that
+    never held it.
+    """
+    from retrieval.index.schema import unit_point_id  # the schema imports this module
+
+    records = load_documents(index)
+    if doc_id not in records:
+        raise NotFound(f"no document {doc_id!r} in the index; `kmed documents list` shows the ids")
+    index.delete([record_point_id(doc_id)])
+    points = [
+        unit_point_id(p["clause_id"], p.get("version_key", ""))
+        for p in index.scroll(SearchFilters(doc_id=doc_id, include_supplementary=True))
+    ]
+    index.delete(points)
+    index.flush()
+    return len(points)
+
+
+def describe(record: DocumentRecord, today: date | None = None) -> dict[str, Any]:
+    """A record with each version's status and validity, as the CLI and the API show it."""
+    current = record.current(today)
+    return {
+        **record.model_dump(mode="json", exclude={"versions"}),
+        "current": current.label if current else None,
+        "versions": [
+            {
+                **v.model_dump(mode="json"),
+                "status": record.status(v, today),
+                "valid_to": (end.isoformat() if (end := record.valid_to(v)) else None),
+            }
+            for v in record.ordered()
+        ],
+    }

@@ -155,6 +155,10 @@ class KoreanTokenizer:
             if path.exists():
                 self.dictionary_entries += self._kiwi.load_user_dictionary(str(path))
 
+    def space(self, text: str) -> str:
+        """The text with the spaces Kiwi finds missing added (none removed)."""
+        return str(self._kiwi.space(text, reset_whitespace=False))
+
     def analyse(self, text: str) -> Analysis:
         return next(self.analyse_many([text]))
 

@@ -18,18 +18,22 @@ from fastapi.responses import JSONResponse
 from retrieval.errors import ConfigurationError, IndexUnavailable, InvalidQuery, KmedError, NotFound
 from retrieval.search import Searcher
 from retrieval.settings import Settings
+from service import documents
 from service.routes import router
 
 log = logging.getLogger("kmed.service")
 STATUS = {InvalidQuery: 422, NotFound: 404, IndexUnavailable: 503, ConfigurationError: 500}
 
 DESCRIPTION = """
-한국 보건의료 법령(법률·시행령·시행규칙)을 조항 단위로 찾아 주는 하이브리드 검색 API입니다.
-모든 결과는 「의료법」 제22조제2항처럼 정확한 조항 인용과 함께 반환됩니다.
+한국 보건의료 법령(법률·시행령·시행규칙)과 진료지침을 조항·절 단위로 찾아 주는 하이브리드 검색 API입니다.
+모든 결과는 「의료법」 제22조제2항, 또는 지침의 절과 쪽(§Ⅲ.가, p.47)처럼 정확한 인용과 함께 반환됩니다.
 
-Hybrid search over Korean health statutes at clause level: dense (multilingual-e5) and BM25
-(character bigrams, with statute references and quantities kept whole), each on the clause and
-on its article, fused inside Qdrant. Every hit carries its citation label.
+Hybrid search over Korean health statutes (clause level) and clinical guidelines (section
+chunks with pages): dense (multilingual-e5) and BM25 (character bigrams, with statute
+references and quantities kept whole), each on the unit and on its article or section, fused
+inside Qdrant. Every hit carries its citation label. Searches read the current version of each
+document, or the version in force on `as_of`. Document management (/v1/documents) needs the
+server's admin key in the X-Admin-Key header.
 """
 
 
@@ -76,6 +80,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.holder = holder
     app.state.settings = settings
     app.include_router(router)
+    app.include_router(documents.router)
 
     @app.exception_handler(KmedError)
     async def kmed_error(_: Request, exc: KmedError) -> JSONResponse:

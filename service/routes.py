@@ -47,7 +47,7 @@ def search_clauses(
         Query(description="Search the versions in force on this date instead of the current ones."),
     ] = None,
 ) -> SearchResponse:
-    """조항 검색: the k best statute clauses for a Korean question, each with its citation."""
+    """조항 검색: the k best statute clauses or guideline chunks for a Korean question, each cited."""
     started = time.perf_counter()
     hits = search(
         searcher,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Self
 
 from pydantic import BaseModel, Field
 
 from retrieval.citations import law_go_kr_url
-from retrieval.models import Clause, Hit, Item, Reference
+from retrieval.models import Box, Clause, Hit, Item, Recommendation, Reference
 
 
 class ClauseOut(BaseModel):
@@ -30,14 +30,22 @@ class ClauseOut(BaseModel):
     effective: date | None = Field(description="시행일자.")
     promulgated: date | None = Field(description="공포일자.")
     supplementary: bool = Field(description="True for 부칙.")
-    url: str = Field(description="The article on law.go.kr.")
+    kind: str = Field(
+        description="clause (statute), or a guideline's text / recommendation / table / figure."
+    )
+    version: str | None = Field(description="Edition of a guideline, e.g. '2017'.", examples=[None])
+    issuer: str | None = Field(description="Issuing body of a guideline.", examples=[None])
+    page_start: int | None = Field(description="First page of a guideline chunk (1-based physical index).")
+    page_end: int | None = Field(description="Last page of a guideline chunk.")
+    recommendation: Recommendation | None = Field(description="Grade and evidence level of a recommendation.")
+    ocr: bool = Field(description="True when the text was read by OCR: check it against the page.")
+    version_key: str = Field(description="The document version the clause comes from.")
+    url: str | None = Field(description="The article on law.go.kr (statutes).")
 
     @classmethod
     def of(cls, clause: Clause) -> Self:
-        return cls(
-            **clause.model_dump(include=set(cls.model_fields) - {"url"}),
-            url=law_go_kr_url(clause.law, clause.article),
-        )
+        url = law_go_kr_url(clause.law, clause.article) if clause.doc_type == "statute" else None
+        return cls(**clause.model_dump(include=set(cls.model_fields) - {"url"}), url=url)
 
 
 class ClauseDetail(ClauseOut):
@@ -45,6 +53,7 @@ class ClauseDetail(ClauseOut):
         description="Amendment notes removed from the text.", examples=[["<개정 2016.10.6>"]]
     )
     references: list[Reference] = Field(description="Cross-references, resolved to clause ids where indexed.")
+    boxes: list[Box] = Field(description="Where a guideline chunk's text lies on its pages (PDF points).")
     source: str
 
 
@@ -81,3 +90,44 @@ class Readiness(BaseModel):
 
 class ErrorOut(BaseModel):
     detail: str = Field(examples=["the question is empty: type a question in Korean"])
+
+
+class VersionOut(BaseModel):
+    key: str = Field(description="Version key carried by the version's clauses.")
+    label: str | None = Field(description="Edition as named.", examples=["공포 2026-04-07"])
+    status: str = Field(description="current, superseded or upcoming.", examples=["current"])
+    valid_from: date | None = Field(description="Date it takes effect (시행일자).")
+    valid_to: date | None = Field(description="Day the next version takes effect, if any.")
+    promulgated: date | None
+    mst: str | None = Field(description="law.go.kr 법령MST of a statute version.")
+    units: int = Field(description="Clauses or chunks indexed.")
+    pages: int | None
+    ocr_pages: int
+    source: str = Field(description="File name it was read from.")
+    sha256: str
+    ingested_at: datetime
+
+
+class DocumentOut(BaseModel):
+    doc_id: str = Field(examples=["law-001788"])
+    doc_type: str = Field(examples=["statute"])
+    title: str = Field(examples=["의료법"])
+    level: str = Field(examples=["법률"])
+    issuer: str | None
+    current: str | None = Field(description="Label of the version searched by default.")
+    versions: int = Field(description="Versions held (current, superseded, upcoming).")
+
+
+class DocumentDetail(BaseModel):
+    doc_id: str
+    doc_type: str
+    title: str
+    level: str
+    issuer: str | None
+    current: str | None
+    versions: list[VersionOut]
+
+
+class RemovedOut(BaseModel):
+    doc_id: str
+    removed: int = Field(description="Clauses or chunks deleted, all versions.")

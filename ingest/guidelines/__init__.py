@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ingest.errors import ParseError
-from ingest.guidelines.layout import Chunk, Heading, chunk_lines
+from ingest.guidelines.layout import Chunk, Heading, Spacer, chunk_lines
 from ingest.guidelines.pdf import PdfText, read_pdf
 from retrieval.models import Clause
 from retrieval.settings import PdfSettings
@@ -86,8 +86,13 @@ def read_sidecar(path: Path) -> GuidelineMeta:
 
 
 def parse_guideline(
-    path: Path, *, settings: PdfSettings | None = None, meta: GuidelineMeta | None = None
+    path: Path,
+    *,
+    settings: PdfSettings | None = None,
+    meta: GuidelineMeta | None = None,
+    spacer: Spacer | None = None,
 ) -> ParsedGuideline:
+    """Read one guideline PDF; `spacer` (Kiwi's `space`) decides spaces at Korean line wraps."""
     settings = settings or PdfSettings()
     sidecar = read_sidecar(path)
     text = read_pdf(path, settings)
@@ -96,7 +101,11 @@ def parse_guideline(
     title = given.title or path.stem
     level = given.level or "지침"
     chunks = chunk_lines(
-        text.lines, body=text.body_size, width=text.page_width, max_chars=settings.max_chunk_chars
+        text.lines,
+        body=text.body_size,
+        width=text.page_width,
+        max_chars=settings.max_chunk_chars,
+        spacer=spacer,
     )
     ocr = set(text.ocr_pages)
     clauses = [
@@ -161,7 +170,8 @@ def _clause(
     path: Path,
     ocr: set[int],
 ) -> Clause:
-    section = section_number(chunk.path)
+    path_ = [h for h in chunk.path if " ".join(h.text.split()) not in title]  # the cover title
+    section = section_number(path_)
     return Clause(
         clause_id=f"{doc_id}-c{n:04d}",
         doc_id=doc_id,
@@ -170,8 +180,8 @@ def _clause(
         act=title,
         level=level,
         article=section,
-        article_title=chunk.path[-1].text if chunk.path else "",
-        headings=[h.text for h in chunk.path],
+        article_title=path_[-1].text if path_ else "",
+        headings=[h.text for h in path_],
         text=chunk.text,
         label=citation_label(title, meta.version, section, chunk.pages),
         effective=meta.effective,
@@ -196,7 +206,8 @@ def _detected(path: Path, text: PdfText) -> GuidelineMeta:
         title = _largest_text(text) or path.stem.replace("_", " ")
     found = _DATE.search(path.stem)
     day = date(int(found.group(1)), int(found.group(2)), int(found.group(3))) if found else None
-    year = _YEAR.search(path.stem) or _YEAR.search(title)
+    cover = " ".join(ln.text for ln in text.first_page if ln.size >= text.body_size + 2)
+    year = _YEAR.search(path.stem) or _YEAR.search(title) or _YEAR.search(cover)
     created = re.match(r"D:(\d{4})(\d{2})(\d{2})", info.get("creationDate", ""))
     published = day or (date(*map(int, created.groups())) if created else None)
     first = " ".join(ln.text for ln in text.first_page)

@@ -14,6 +14,7 @@ Grade B, 근거수준 II) is a chunk of its own, and so is a table with its capt
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ingest.guidelines.pdf import Line
@@ -24,15 +25,14 @@ _NUMBERING: list[tuple[str, re.Pattern[str]]] = [
     ("part", re.compile(r"^제\s*\d+\s*절")),
     ("article", re.compile(r"^제\s*\d+\s*조(?:의\s*\d+)?")),
     ("roman", re.compile(r"^(?:[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+|[IVX]+\.)(?=[.\s]|$)")),
-    ("d3", re.compile(r"^\d+\.\d+\.\d+\.?(?=\s)")),
-    ("d2", re.compile(r"^\d+\.\d+\.?(?=\s)")),
-    ("d1", re.compile(r"^\d+\.(?=\s)")),
-    ("ko", re.compile(r"^[가-하]\.(?=\s)")),
-    ("dp", re.compile(r"^\d+\)(?=\s)")),
-    ("pdp", re.compile(r"^\(\d+\)(?=\s)")),
-    ("kop", re.compile(r"^[가-하]\)(?=\s)")),
-    ("pkop", re.compile(r"^\([가-하]\)(?=\s)")),
-    ("circled", re.compile(r"^[①-⑳]")),
+    ("d3", re.compile(r"^\d{1,2}\.\d{1,2}\.\d{1,2}\.?(?=\s)")),
+    ("d2", re.compile(r"^\d{1,2}\.\d{1,2}\.?(?=\s)")),
+    ("d1", re.compile(r"^\d{1,2}\.(?=\s)")),
+    ("ko", re.compile(r"^[가나다라마바사아자차카타파하]\.(?=\s)")),
+    ("dp", re.compile(r"^\d{1,2}\)(?=\s)")),
+    ("pdp", re.compile(r"^\(\d{1,2}\)(?=\s)")),
+    ("kop", re.compile(r"^[가나다라마바사아자차카타파하]\)(?=\s)")),
+    ("pkop", re.compile(r"^\([가나다라마바사아자차카타파하]\)(?=\s)")),
     ("question", re.compile(r"^Q\s*\d+\.")),
     ("recommendation", re.compile(r"^권고\s*\d+(?:\.\d+)*(?=[.:\s]|$)")),
 ]
@@ -40,7 +40,8 @@ _ARTICLE_LINE = re.compile(r"^(제\s*\d+\s*조(?:의\s*\d+)?\s*\([^)]{1,30}\))\s
 _CAPTION = re.compile(r"^[【\[<〈(]?\s*(표|그림|Table|Figure|Fig\.)\s*\d+", re.IGNORECASE)
 _TOC = re.compile(r"[·.…․‥ㆍ]{4,}\s*\d+\s*$")
 _SENTENCE_END = re.compile(r"(다|요|음|함|임|됨|것)\s*[.。]\s*$")
-_BULLET = re.compile(r"^[-•○◦▪■□◎●※\u2022\u25aa\uf000-\uf8ff]")
+_BULLET = re.compile(r"^[-•○◦▪■□◎●※①-⑳\u2022\u25aa\uf000-\uf8ff]")
+_CONTENTS = re.compile(r"^(목\s*차|차\s*례|contents)\b", re.IGNORECASE)
 _GRADE = re.compile(
     r"(?:Grade|권고\s*등급|권고\s*강도|권고수준)\s*[:：]?\s*([A-D]|[ⅠⅡⅢⅣ]|I{1,3}V?|강함|약함|조건부)",
     re.IGNORECASE,
@@ -52,14 +53,17 @@ _LEVEL = re.compile(
 _REC_NUMBER = re.compile(r"권고\s*(\d+(?:\.\d+)*)")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.?!。])\s+")
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_UNSPACED = re.compile(r"[\uac00-\ud7a3]{14,}")
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 @dataclass
 class Heading:
-    style: str  # a numbering style, or "size"
+    style: str  # a numbering style, or "size" for an unnumbered heading set large
     number: str  # as printed, e.g. "3.2", "가.", "Ⅱ"; "" for an unnumbered heading
     text: str
     size: float
+    big: bool = False  # set clearly larger than the body text
 
 
 @dataclass
@@ -88,10 +92,15 @@ def numbering(text: str) -> tuple[str, str] | None:
     return None
 
 
-def join_lines(first: str, second: str) -> str:
-    """Join wrapped lines: a space where the first ended with one or between Latin words,
-    none inside a Korean word, and a hyphen dropped between Latin word parts. The second
-    line's trailing space is kept: it tells the next join that a word ended there."""
+Spacer = Callable[[str], str]  # adds missing spaces to Korean text (Kiwi's `space`)
+
+
+def join_lines(first: str, second: str, spacer: Spacer | None = None) -> str:
+    """Join wrapped lines: a space where the first ended with one or between Latin words, and
+    a hyphen dropped between Latin word parts. Korean wraps inside words as well as between
+    them without marking which: the spacer, when given, decides on the two words that meet;
+    without one no space is invented. The second line's trailing space is kept: it tells the
+    next join that a word ended there."""
     a, b = first.rstrip(), second.lstrip()
     if not a:
         return b
@@ -100,24 +109,42 @@ def join_lines(first: str, second: str) -> str:
     if a.endswith("-") and b[:1].islower():
         return a[:-1] + b
     if _HANGUL.match(a[-1]) and b and _HANGUL.match(b[0]):
-        return a + b
+        return a + (" " if spacer and _space_between(a.split()[-1], b.split()[0], spacer) else "") + b
     return f"{a} {b}"
 
 
+def _space_between(left: str, right: str, spacer: Spacer) -> bool:
+    spaced = spacer(left + right)
+    seen = 0
+    for char in spaced:
+        if seen == len(left):
+            return char == " "
+        if char != " ":
+            seen += 1
+    return False
+
+
 class SectionTree:
-    """The stack of open headings while reading the document in order."""
+    """The stack of open headings while reading the document in order.
+
+    A numbering style already open closes everything below it and takes its place. Otherwise
+    a heading set large closes the open headings that are not larger than it, and any other
+    heading opens a level below the current one.
+    """
 
     def __init__(self) -> None:
         self.stack: list[Heading] = []
 
     def open(self, heading: Heading) -> None:
-        if heading.style == "size":
-            while self.stack and (self.stack[-1].style != "size" or self.stack[-1].size <= heading.size):
-                self.stack.pop()
-        elif any(h.style == heading.style for h in self.stack):
+        if heading.big and heading.style in ("roman", "chapter"):
+            self.stack.clear()  # Ⅰ, Ⅱ… and 제N장 are the document's parts, whatever came before
+        elif heading.style != "size" and any(h.style == heading.style for h in self.stack):
             while self.stack[-1].style != heading.style:
                 self.stack.pop()
             self.stack.pop()
+        elif heading.big:
+            while self.stack and (not self.stack[-1].big or self.stack[-1].size <= heading.size + 0.5):
+                self.stack.pop()
         self.stack.append(heading)
 
     @property
@@ -127,23 +154,30 @@ class SectionTree:
 
 def _heading(line: Line, body: float, text: str) -> Heading | None:
     """The line as a heading, or None when it reads as body text."""
-    if len(text) > 70 or _TOC.search(text) or line.table or _CAPTION.match(text):
+    if len(text) > 70 or _TOC.search(text) or line.table or _CAPTION.match(text) or _CONTENTS.match(text):
         return None
     numbered = numbering(text)
-    if line.size >= body + 1.5 and len(text) <= 60:
-        return Heading("size", numbered[1] if numbered else "", text, line.size)
+    if line.size >= body + 1.5 and len(text) <= 60 and not line.ocr:
+        if not re.search(r"[^\W\d_]", text):  # a year or a date on a cover is not a section
+            return None
+        style, number = numbered or ("size", "")
+        return Heading(style, number, text, line.size, big=True)
     if not numbered or _SENTENCE_END.search(text):
         return None
     style, number = numbered
     rest = text[len(number) :].strip()
     if not rest and style not in ("roman", "chapter"):
         return None
-    if style == "question" or line.bold or line.size >= body + 0.5 or len(text) <= 40:
+    if not _HANGUL.search(rest) and not line.bold:  # "32. doi:10.1111/…" in a reference list
+        return None
+    if style == "question" or line.bold or (line.size >= body + 0.5 and not line.ocr) or len(text) <= 40:
         return Heading(style, number, text, line.size)
     return None
 
 
-def chunk_lines(lines: list[Line], *, body: float, width: float, max_chars: int) -> list[Chunk]:
+def chunk_lines(
+    lines: list[Line], *, body: float, width: float, max_chars: int, spacer: Spacer | None = None
+) -> list[Chunk]:
     """Read lines in order into sections and chunks."""
     tree = SectionTree()
     chunks: list[Chunk] = []
@@ -163,6 +197,7 @@ def chunk_lines(lines: list[Line], *, body: float, width: float, max_chars: int)
         section.clear()
 
     prev: Line | None = None
+    leading = line_gap(lines)
     for line in lines:
         text = " ".join(line.text.split())
         if not text or _TOC.search(text):
@@ -171,18 +206,22 @@ def chunk_lines(lines: list[Line], *, body: float, width: float, max_chars: int)
             if para.kind != "table":
                 end_para()
                 para.kind = "table"
+            if spacer and _UNSPACED.search(text):  # cells extracted glyph by glyph lose spaces
+                text = spacer(text)
             para.lines.append(line)
             para.text = f"{para.text}\n{text}" if para.text else text
             prev = line
             continue
         article = _ARTICLE_LINE.match(text)
-        heading = _heading(line, body, article.group(1) if article else text)
+        wrapped = _continues(prev, line, leading) and para.kind == "text" and bool(para.lines)
+        heading = None if wrapped else _heading(line, body, article.group(1) if article else text)
         if heading:
             if (
                 pending_heading is not None
                 and prev is not None
+                and heading.big
+                and pending_heading.big
                 and heading.style == "size"
-                and pending_heading.style == "size"
                 and abs(heading.size - pending_heading.size) < 0.5
                 and line.page == prev.page
                 and line.y0 - prev.y1 < line.size
@@ -206,26 +245,49 @@ def chunk_lines(lines: list[Line], *, body: float, width: float, max_chars: int)
             para.text = text
             prev = line
             continue
-        resumed = len(text) > max_chars / 7 and _SENTENCE_END.search(text)
+        ruled = any(ln.table for ln in para.lines)
+        resumed = ruled or (len(text) > 40 and _SENTENCE_END.search(text))
         if para.kind in ("table", "figure") and resumed:
             end_para()  # a full sentence after a caption: the body text resumes
-        elif para.lines and _starts_paragraph(prev, line, width, text) and para.kind == "text":
+        elif para.lines and _starts_paragraph(prev, line, width, text, leading) and para.kind == "text":
             end_para()
         para.lines.append(line)
-        para.text = join_lines(para.text, line.text) if para.kind == "text" else f"{para.text}\n{text}"
+        para.text = (
+            join_lines(para.text, line.text, spacer) if para.kind == "text" else f"{para.text}\n{text}"
+        )
         prev = line
     end_section()
-    return [c for c in chunks if c.text.strip()]
+    return [c for c in chunks if len(_LETTER.findall(c.text)) >= 6]  # not a lone year or page mark
 
 
-def _starts_paragraph(prev: Line | None, line: Line, width: float, text: str) -> bool:
+def line_gap(lines: list[Line]) -> float:
+    """The usual space between two lines of one paragraph, as a share of the font size."""
+    gaps = sorted(
+        (b.y0 - a.y1) / b.size
+        for a, b in zip(lines, lines[1:], strict=False)
+        if a.page == b.page and not a.table and 0 <= b.y0 - a.y1 < 2 * b.size and abs(a.size - b.size) < 1
+    )
+    return gaps[len(gaps) // 2] if gaps else 0.5
+
+
+def _continues(prev: Line | None, line: Line, leading: float) -> bool:
+    """The line carries on the sentence of the line before (so "다. …" there is not a heading)."""
+    if prev is None or prev.page != line.page or prev.table:
+        return False
+    gap = (line.y0 - prev.y1) / line.size
+    return 0 <= gap <= leading + 0.35 and not re.search(r"[.:?!)\]」』】]\s*$", prev.text)
+
+
+def _starts_paragraph(prev: Line | None, line: Line, width: float, text: str, leading: float) -> bool:
     if prev is None or prev.page != line.page:
         return prev is None or bool(_BULLET.match(text) or numbering(text))
-    gap = line.y0 - prev.y1
-    if gap > 0.9 * line.size or gap < -2 * line.size:
+    gap = (line.y0 - prev.y1) / line.size
+    if gap > leading + 0.4 or gap < -2:
         return True
-    if _BULLET.match(text) or numbering(text):
+    if _BULLET.match(text):
         return True
+    if numbering(text):
+        return not _continues(prev, line, leading)
     return prev.x1 < width * 0.6 and bool(_SENTENCE_END.search(prev.text))
 
 
@@ -234,7 +296,7 @@ def _recommendation(text: str, path: list[Heading]) -> Recommendation | None:
     if not grade and not level:
         return None
     number = _REC_NUMBER.search(text) or next(
-        (_REC_NUMBER.search(h.text) for h in reversed(path) if h.style == "recommendation"), None
+        (found for h in reversed(path) if (found := _REC_NUMBER.match(h.text))), None
     )
     return Recommendation(
         number=number.group(1) if number else None,

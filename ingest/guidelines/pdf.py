@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pymupdf
@@ -46,7 +46,7 @@ class Line:
     size: float
     bold: bool = False
     table: bool = False  # a row of a detected table, already formatted
-    caption: bool = False
+    ocr: bool = False  # read by Tesseract: its sizes are estimates, not the typesetter's
 
 
 @dataclass
@@ -65,11 +65,18 @@ class PdfText:
 
 def open_pdf(path: Path, settings: PdfSettings) -> pymupdf.Document:
     """Open a PDF or raise a `ParseError` that says what is wrong and what to do."""
+    with path.open("rb") as fh:
+        if b"%PDF-" not in fh.read(1024):
+            raise UnsupportedFormat(
+                f"{path}: not a PDF file (no PDF header), though it is named .pdf; check that it is the "
+                "right file, or convert it to PDF"
+            )
     try:
         doc = pymupdf.open(path, filetype="pdf")
     except (pymupdf.FileDataError, RuntimeError, ValueError) as exc:
-        raise UnsupportedFormat(
-            f"{path}: not a readable PDF ({exc}); download or export the file again"
+        raise ParseError(
+            f"{path}: the PDF is damaged (truncated or corrupt) and cannot be repaired; "
+            "download or export it again"
         ) from exc
     if doc.needs_pass:
         doc.close()
@@ -198,7 +205,7 @@ def _ocr_lines(doc: pymupdf.Document, pno: int, settings: PdfSettings) -> list[L
         )
     except (RuntimeError, ValueError):
         return None
-    return _page_lines(page, pno + 1, textpage)
+    return [replace(line, ocr=True) for line in _page_lines(page, pno + 1, textpage)]
 
 
 def _page_lines(page: pymupdf.Page, number: int, textpage: pymupdf.TextPage | None) -> list[Line]:
@@ -260,29 +267,48 @@ def _tables(page: pymupdf.Page, number: int) -> list[tuple[pymupdf.Rect, list[Li
 def _merge_same_baseline(lines: list[Line]) -> list[Line]:
     """Spans PyMuPDF put in separate lines but that sit on one baseline (Hancom output,
     a section number set apart from its title) become one line, left to right."""
-    merged: list[Line] = []
-    for line in sorted(lines, key=lambda ln: (round(ln.y1), ln.x0)):
-        prev = merged[-1] if merged else None
+    rows: list[list[Line]] = []
+    for line in sorted(lines, key=lambda ln: ln.y1):
+        row = rows[-1] if rows else None
         if (
-            prev
-            and abs(prev.y1 - line.y1) < 0.35 * max(prev.size, line.size)
-            and line.x0 >= prev.x1 - 1
-            and line.x0 - prev.x1 < 4 * max(prev.size, line.size)
+            row
+            and abs(row[0].y1 - line.y1) < 0.35 * max(row[0].size, line.size)
+            and all(line.x0 >= other.x1 - 1 or line.x1 <= other.x0 + 1 for other in row)
         ):
-            gap = " " if line.x0 - prev.x1 > 0.15 * line.size and not prev.text.endswith(" ") else ""
-            merged[-1] = Line(
-                prev.page,
-                prev.x0,
-                min(prev.y0, line.y0),
-                line.x1,
-                max(prev.y1, line.y1),
-                prev.text + gap + line.text,
-                max(prev.size, line.size),
-                prev.bold and line.bold,
-            )
+            row.append(line)
         else:
-            merged.append(line)
+            rows.append([line])
+    merged: list[Line] = []
+    for row in rows:
+        row.sort(key=lambda ln: ln.x0)
+        current = row[0]
+        for line in row[1:]:
+            if _same_line(current, line):
+                spaced = line.x0 - current.x1 > 0.15 * line.size and not current.text.endswith(" ")
+                gap = " " if spaced else ""
+                current = Line(
+                    current.page,
+                    current.x0,
+                    min(current.y0, line.y0),
+                    line.x1,
+                    max(current.y1, line.y1),
+                    current.text + gap + line.text,
+                    max(current.size, line.size),
+                    current.bold and line.bold,
+                )
+            else:
+                merged.append(current)
+                current = line
+        merged.append(current)
     return merged
+
+
+def _same_line(left: Line, right: Line) -> bool:
+    """Close enough to read as one line: near each other, and of one size unless the left
+    part is a bare section number ("Ⅱ", "3") set larger than its title."""
+    near = right.x0 - left.x1 < 4 * max(left.size, right.size)
+    similar = max(left.size, right.size) <= 1.1 * min(left.size, right.size)
+    return near and (similar or len(left.text.strip()) <= 4)
 
 
 def _body_size(lines: list[Line]) -> float:
@@ -330,4 +356,3 @@ def _reading_order(lines: list[Line], width: float) -> list[Line]:
     head = [ln for ln in spanning if ln.y0 < top]
     tail = [ln for ln in spanning if ln.y0 >= top]
     return head + left + right + tail
-

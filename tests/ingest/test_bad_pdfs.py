@@ -1,4 +1,5 @@
-"""The generated bad-PDF corpus has exactly the defects it claims (checked with PyMuPDF)."""
+"""The generated bad-PDF corpus has exactly the defects it claims, and ingestion refuses each
+with one clear line while the batch goes on."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ from pathlib import Path
 import pymupdf
 import pytest
 
+from ingest.pipeline import ingest_paths
+from retrieval.registry import load_documents
+from retrieval.runtime import build_encoder, open_for_writing
+from retrieval.settings import PdfSettings, load_settings
 from tests.data.bad_pdfs import KINDS, make_bad_pdfs
+from tests.data.guideline_pdf import make_guideline_pdf
+from tests.fakes import CountingEmbedder
 
 
 @pytest.fixture(scope="module")
@@ -41,3 +48,44 @@ def test_damaged_files_lose_their_text(bad: dict[str, Path], kind: str) -> None:
     except (pymupdf.FileDataError, RuntimeError):
         return
     assert "Sample guideline page 1" not in text
+
+
+EXPECTED = {
+    "corrupt": "damaged (truncated or corrupt)",
+    "truncated": "damaged (truncated or corrupt)",
+    "encrypted": "password-protected",
+    "zero_pages": "has no pages",
+    "image_only": "OCR is off; set KMED_PDF__OCR=auto",
+    "huge": "more than the limit of 100 (KMED_PDF__MAX_PAGES)",
+    "not_a_pdf": "not a PDF file (no PDF header)",
+}
+
+
+def test_each_bad_file_fails_alone_with_one_clear_line(bad: dict[str, Path], tmp_path: Path) -> None:
+    """The batch goes on past every bad file, and what was indexed before is untouched."""
+    settings = load_settings(data_dir=tmp_path / "data")
+    embedder, encoder = CountingEmbedder(), build_encoder(settings)
+    index = open_for_writing(settings, embedder)
+    ingest_paths(
+        [make_guideline_pdf(tmp_path / "fever.pdf")], index=index, embedder=embedder, encoder=encoder
+    )
+    before = (index.count(), load_documents(index))
+    good = Path(__file__).resolve().parent.parent / "data" / "statute_sample.md"
+    report = ingest_paths(
+        [*bad.values(), good],
+        index=index,
+        embedder=embedder,
+        encoder=encoder,
+        pdf=PdfSettings(ocr="off", max_pages=100),
+    )
+    failed = {r.path.stem: r.error for r in report.failed}
+    assert set(failed) == set(KINDS)
+    for kind, message in failed.items():
+        assert EXPECTED[kind] in message and str(bad[kind]) in message and "\n" not in message, kind
+    assert [r.status for r in report.files if r.path == good] == ["new"]
+    records = load_documents(index)
+    assert records["g-fever"] == before[1]["g-fever"]
+    assert index.count() == before[0] + sum(
+        r.clauses + r.supplementary for r in report.files if r.path == good
+    )
+    index.close()

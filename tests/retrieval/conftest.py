@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from retrieval.citations import clause_id, clause_label, law_key
-from retrieval.embeddings import Embedder, Kind
+from retrieval.embeddings import Embedder
 from retrieval.index import EdgeIndex, Index, IndexPoint, QueryPlan, ServerIndex, make_point
 from retrieval.index.schema import record_point
 from retrieval.models import Clause, SearchFilters, SearchMode, passage_text
 from retrieval.registry import DocumentRecord, DocumentVersion
 from retrieval.settings import IndexSettings
 from retrieval.sparse import SparseEncoder
+from tests.fakes import CountingEmbedder
 
 BACKENDS = ("edge", "qdrant")
 
@@ -119,27 +119,6 @@ OBVIOUS = {
     "약사의 복약지도 의무": "counselling",
     "감염병환자를 진단한 의사의 보고": "report",
 }
-
-
-class CountingEmbedder:
-    """A deterministic `Embedder` that records what it was asked to embed."""
-
-    def __init__(self, name: str = "fake-8", dim: int = 8) -> None:
-        self.name, self.dim = name, dim
-        self.calls: list[tuple[list[str], Kind]] = []
-
-    @property
-    def embedded(self) -> list[str]:
-        return [t for texts, _ in self.calls for t in texts]
-
-    def embed(self, texts: Sequence[str], *, kind: Kind) -> np.ndarray:
-        self.calls.append((list(texts), kind))
-        rows = []
-        for text in texts:
-            seed = int.from_bytes(hashlib.sha256(f"{kind}:{text}".encode()).digest()[:8], "little")
-            row = np.random.default_rng(seed).standard_normal(self.dim)
-            rows.append(row / np.linalg.norm(row))
-        return np.asarray(rows, dtype=np.float32).reshape(len(texts), self.dim)
 
 
 @pytest.fixture
