@@ -1,4 +1,5 @@
-"""End to end on real statutes: 의료법 at its three levels, from the shared corpora.
+"""End to end on real statutes: 의료법 at its three levels, and three versions of the Act, from
+the shared corpora.
 
 Embeds about 960 clauses (a few minutes on 2 cores, once per run). Skipped, with a message,
 when the shared corpora are absent.
@@ -7,17 +8,21 @@ when the shared corpora are absent.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from ingest.pipeline import IngestReport, ingest_paths
-from retrieval.citations import point_id
+from retrieval.errors import NotFound
 from retrieval.index import clause_from_payload
 from retrieval.models import SearchFilters
+from retrieval.registry import load_documents
 from retrieval.runtime import build_dense, build_encoder, build_searcher, open_for_writing
-from retrieval.search import Searcher, search
+from retrieval.search import Searcher, get_clause, search
 from retrieval.settings import Settings, load_settings
+from retrieval.sparse import SparseEncoder
+from tests.fakes import CountingEmbedder
 
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
 
@@ -58,7 +63,7 @@ def test_references_between_levels_resolve(searcher: Searcher) -> None:
     refs = [r for c in rule for r in c.references if r.law == "의료법"]
     assert refs and sum(r.target_id is not None for r in refs) / len(refs) > 0.9
     target = next(r for c in rule if c.label == "의료법 시행규칙 제11조의2제1항" for r in c.references)
-    assert target.target_id and searcher.index.retrieve([point_id(target.target_id)])
+    assert target.target_id and get_clause(searcher, target.target_id).article == target.article
 
 
 def test_a_delegated_detail_is_found_in_the_rule(searcher: Searcher) -> None:
@@ -72,3 +77,33 @@ def test_filters_on_real_data(searcher: Searcher) -> None:
     assert all(not h.clause.supplementary for h in search(searcher, "시행일", k=10))
     supplementary = search(searcher, "시행일", k=10, filters=SearchFilters(include_supplementary=True))
     assert any(h.clause.supplementary for h in supplementary)
+
+
+def test_three_versions_of_the_act_and_as_of(shared: Path, tmp_path: Path, encoder: SparseEncoder) -> None:
+    """The current 의료법 and its 2015 and 2020 versions (statutes_history) in one index: searches
+    read the one in force on the day asked, the current one by default."""
+    settings = load_settings(data_dir=tmp_path / "data")
+    embedder = CountingEmbedder()  # the assertions read texts and versions, not dense ranks
+    index = open_for_writing(settings, embedder)
+    history = shared / "corpora" / "statutes_history" / "의료법"
+    files = [shared / "corpora" / "statutes" / "의료법" / "법률.md", *sorted(history.glob("*.md"))]
+    report = ingest_paths(files, index=index, embedder=embedder, encoder=encoder)
+    assert [f.status for f in report.files] == ["new", "updated", "updated"]
+    record = load_documents(index)["law-001788"]
+    assert [(str(v.valid_from), record.status(v)) for v in record.ordered()] == [
+        ("2016-09-30", "superseded"),
+        ("2021-06-30", "superseded"),
+        ("2026-04-07", "current"),
+    ]
+    searcher = Searcher(index, embedder, encoder, settings.index)
+    records_clause = "s-001788-a22-p2"  # 진료기록부등: the 추가기재ㆍ수정 rule came in 2018
+    assert "추가기재ㆍ수정된" in get_clause(searcher, records_clause).text
+    assert "추가기재ㆍ수정된" not in get_clause(searcher, records_clause, as_of=date(2017, 1, 1)).text
+    with pytest.raises(NotFound, match="in force on 2017-01-01"):
+        get_clause(searcher, "s-001788-a17-2-p1", as_of=date(2017, 1, 1))  # 처방전 대리수령, added 2019
+    hits = search(
+        searcher, "진료기록부 보존", k=20, mode="sparse", filters=SearchFilters(as_of=date(2022, 1, 1))
+    )
+    in_2022 = record.in_force(date(2022, 1, 1))
+    assert in_2022 is not None and hits and {h.clause.version_key for h in hits} == {in_2022.key}
+    index.close()

@@ -143,7 +143,11 @@ def test_scanned_page_is_read_by_ocr(tmp_path: Path, tokenizer: KoreanTokenizer)
     parsed = parse_guideline(path, settings=PdfSettings(), spacer=tokenizer.space)
     assert parsed.ocr_pages == 1 and "OCR used for 1 of 5 pages" in parsed.warnings[0]
     scanned = [c for c in parsed.chunks if c.page_start == 5]
-    assert scanned and all(c.ocr for c in scanned) and not any(c.ocr for c in parsed.chunks if c.page_end < 5)
+    assert (
+        scanned
+        and all(c.ocr for c in scanned)
+        and not any(c.ocr for c in parsed.chunks if (c.page_end or 0) < 5)
+    )
     assert "다시 진찰한다" in scanned[0].text
 
 

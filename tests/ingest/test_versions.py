@@ -92,9 +92,11 @@ def test_a_new_edition_supersedes_the_old_and_as_of_still_finds_it(
     settings = _settings(tmp_path)
     old = make_guideline_pdf(tmp_path / "fever-2024.pdf", dose="10–15 mg/kg")
     new = make_guideline_pdf(tmp_path / "fever-2025.pdf", edition="2025", dose="12–15 mg/kg")
-    meta = {"doc_id": "hanbit-fever"}
-    _ingest(settings, [old], embedder, encoder, GuidelineMeta(**meta, effective=date(2024, 3, 1)))
-    report = _ingest(settings, [new], embedder, encoder, GuidelineMeta(**meta, effective=date(2025, 3, 1)))
+    _ingest(
+        settings, [old], embedder, encoder, GuidelineMeta(doc_id="hanbit-fever", effective=date(2024, 3, 1))
+    )
+    meta = GuidelineMeta(doc_id="hanbit-fever", effective=date(2025, 3, 1))
+    report = _ingest(settings, [new], embedder, encoder, meta)
     assert report.files[0].status == "updated" and report.files[0].removed == 0
     index = open_for_writing(settings, embedder)
     searcher = _searcher(index, embedder, encoder)
