@@ -1,4 +1,4 @@
-"""`kmed`: ingest statutes, search them, evaluate retrieval, serve the API.
+"""`kmed`: ingest statutes and guidelines, search them, evaluate retrieval, serve the API.
 
 The composition root: it alone imports ingest, retrieval and service together. Each
 command validates its input, builds what it needs from settings, calls one library
@@ -194,13 +194,17 @@ def search(
         str | None, typer.Option("--law", help="Only this Act (e.g. 의료법), with its 시행령/시행규칙.")
     ] = None,
     level: Annotated[str | None, typer.Option("--level", help="법률, 시행령 or 시행규칙.")] = None,
+    doc_type: Annotated[
+        str | None, typer.Option("--type", help="Only statute or guideline units.")
+    ] = None,
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Only clauses in force on this date (YYYY-MM-DD).")
+        str | None,
+        typer.Option("--as-of", help="Search the versions in force on this date (YYYY-MM-DD)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the hits as JSON.")] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Search the index and print the best clauses with their citations."""
+    """Search the index and print the best clauses and guideline chunks with their citations."""
     from retrieval.runtime import build_searcher
     from retrieval.search import search as run_search
 
@@ -208,7 +212,9 @@ def search(
         err.print(f"error: --mode must be hybrid, dense or sparse, not {mode!r}")
         raise typer.Exit(2)
     try:
-        filters = SearchFilters.model_validate({"law": law, "level": level, "as_of": as_of})
+        filters = SearchFilters.model_validate(
+            {"law": law, "level": level, "doc_type": doc_type, "as_of": as_of}
+        )
         searcher = build_searcher(_settings(data_dir))
         hits = run_search(searcher, question, k=k, mode=mode, filters=filters)  # type: ignore[arg-type]
     except ValidationError as exc:

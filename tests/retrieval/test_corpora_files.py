@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pymupdf
 import pytest
 import yaml
 from kiwipiepy import Kiwi
@@ -190,7 +191,7 @@ def _documents_by_title() -> dict[str, dict[str, str]]:
 def test_questions_have_the_eval_format() -> None:
     questions = _questions()
     assert len({q["id"] for q in questions}) == len(questions)
-    assert Counter(q["type"] for q in questions) == {"statute": 10, "unanswerable": 2}
+    assert Counter(q["type"] for q in questions) == {"statute": 10, "guideline": 2, "unanswerable": 2}
     for q in questions:
         assert set(q) == {"id", "type", "question", "gold", "answer", "evidence"}
         if q["type"] == "unanswerable":
@@ -206,6 +207,11 @@ def test_question_gold_citations_exist_in_the_samples() -> None:
     docs = _documents_by_title()
     for q in _questions():
         for gold in q["gold"]:
+            if "doc" in gold:  # a guideline page: the evidence is printed on it
+                with pymupdf.open(SAMPLES / f"{gold['doc']}.pdf") as pdf:
+                    page = " ".join(pdf[gold["page"] - 1].get_text().split())
+                assert q["evidence"] in page, q["id"]
+                continue
             assert gold["level"] == "내규"
             articles = docs[gold["law"]]
             assert gold["article"] in articles, (q["id"], gold)
