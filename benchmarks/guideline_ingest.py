@@ -67,6 +67,7 @@ def main() -> None:
     folder = args.shared / "corpora" / "guidelines" / "pdf"
     pdfs = sorted(p for p in folder.glob("*.pdf") if p.stem != BROKEN)
     tokenizer = KoreanTokenizer(load_settings().text.user_dictionaries)
+    _parse(pdfs[0], tokenizer)  # warm up: Kiwi's first spacing call and PyMuPDF's font caches
     rows = []
     for path in pdfs:
         baseline = _mupdf_only(path)

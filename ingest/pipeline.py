@@ -26,7 +26,7 @@ import numpy as np
 
 from ingest.documents import SUPPORTED_SUFFIXES, ParsedDocument, parse_document
 from ingest.errors import IngestError
-from ingest.guidelines import GuidelineMeta
+from ingest.guidelines import SIDECAR_SUFFIXES, GuidelineMeta
 from ingest.guidelines.layout import Spacer
 from ingest.statutes.references import resolve_references
 from retrieval.embeddings import Embedder
@@ -75,16 +75,25 @@ class IngestReport:
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
-    """Files given directly, and the supported files inside folders (recursively, sorted)."""
+    """Files given directly, and the supported files inside folders (recursively, sorted),
+    leaving out a PDF's metadata sidecar (`guideline.json` next to `guideline.pdf`)."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
             found.extend(
-                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not _is_sidecar(p)
+                )
             )
         else:
             found.append(path)
     return found
+
+
+def _is_sidecar(path: Path) -> bool:
+    return path.suffix.lower() in SIDECAR_SUFFIXES and path.with_suffix(".pdf").exists()
 
 
 def content_hash(text: str) -> str:

@@ -319,7 +319,11 @@ def _pack(paras: list[_Para], path: list[Heading], max_chars: int) -> list[Chunk
         rec = _recommendation(para.text, path) if para.kind == "text" else None
         if para.kind != "text" or rec:
             flush()
-            for piece in _split(para.text, para.lines, max_chars * 2 if para.kind == "table" else max_chars):
+            pieces = _split(para.text, para.lines, max_chars * 2 if para.kind == "table" else max_chars)
+            caption = para.text.split("\n", 1)[0] if para.kind in ("table", "figure") else ""
+            for n, (text, lines) in enumerate(pieces):
+                # every piece of a long table keeps the caption, so a row names its table
+                piece = (f"{caption}\n{text}" if n and caption else text, lines)
                 chunk = _chunk("recommendation" if rec else para.kind, path, [piece])
                 chunk.recommendation = rec
                 chunks.append(chunk)

@@ -12,6 +12,7 @@ from ingest.errors import ParseError
 from ingest.guidelines import GuidelineMeta, parse_guideline, read_sidecar
 from ingest.guidelines.layout import join_lines, numbering
 from ingest.guidelines.pdf import ocr_available, text_quality
+from ingest.pipeline import discover
 from retrieval.models import Clause
 from retrieval.settings import PdfSettings
 from retrieval.text import KoreanTokenizer
@@ -99,6 +100,13 @@ def test_sidecar_and_options_override_what_the_pdf_says(tmp_path: Path) -> None:
     )
     assert str(parsed.effective) == "2024-03-01"
     assert parsed.chunks[0].label.startswith("소아 발열 지침(2024 개정판) §")
+
+
+def test_a_folder_ingests_the_pdf_not_its_sidecar(tmp_path: Path) -> None:
+    path = make_guideline_pdf(tmp_path / "fever.pdf")
+    path.with_suffix(".json").write_text('{"title": "소아 발열 지침"}', encoding="utf-8")
+    (tmp_path / "other.json").write_text("{}", encoding="utf-8")
+    assert discover([tmp_path]) == [path, tmp_path / "other.json"]
 
 
 def test_broken_sidecar_is_a_clear_error(tmp_path: Path) -> None:
