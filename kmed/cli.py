@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -194,9 +195,7 @@ def search(
         str | None, typer.Option("--law", help="Only this Act (e.g. 의료법), with its 시행령/시행규칙.")
     ] = None,
     level: Annotated[str | None, typer.Option("--level", help="법률, 시행령 or 시행규칙.")] = None,
-    doc_type: Annotated[
-        str | None, typer.Option("--type", help="Only statute or guideline units.")
-    ] = None,
+    doc_type: Annotated[str | None, typer.Option("--type", help="Only statute or guideline units.")] = None,
     as_of: Annotated[
         str | None,
         typer.Option("--as-of", help="Search the versions in force on this date (YYYY-MM-DD)."),
@@ -234,6 +233,45 @@ def search(
         out.print(f"   {hit.clause.text[:300]}")
 
 
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="Question in Korean.")],
+    k: Annotated[int | None, typer.Option("--k", help="Clauses retrieved as context.")] = None,
+    law: Annotated[str | None, typer.Option("--law", help="Only this Act, with its levels.")] = None,
+    doc_type: Annotated[str | None, typer.Option("--type", help="Only statute or guideline.")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="As in force on this date.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Answer in Korean from the indexed clauses, every sentence with a verified citation, or
+    say 근거를 찾지 못했습니다. Without KMED_LLM__PROVIDER the answer is extractive (offline)."""
+    from retrieval.answer import answer
+    from retrieval.runtime import build_answerer
+
+    try:
+        filters = SearchFilters.model_validate({"law": law, "doc_type": doc_type, "as_of": as_of})
+        answerer = build_answerer(_settings(data_dir))
+        result = answer(answerer, question, filters=filters, k=k)
+    except ValidationError as exc:
+        err.print(f"error: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
+        raise typer.Exit(2) from exc
+    except KmedError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        sys.stdout.write(result.model_dump_json(exclude={"retrieval"}) + "\n")
+        return
+    out.print(f"[bold]{escape(result.answer)}[/bold]")
+    if result.abstained:
+        out.print(f"({escape(result.reason)})")
+        for ref in result.references:
+            out.print(f"  참고: {escape(ref.label)}")
+    for c in result.citations:
+        out.print(f"  [{c.n}] {escape(c.label)}: “{escape(c.quote)}”")
+    for r in result.removed:
+        out.print(f"  [yellow]removed[/yellow] ({escape(r.reason)}): {escape(r.text)}")
+    out.print(f"  ({result.generator}, {result.timings_ms.get('total', 0):.0f} ms)")
+
+
 @app.command("eval")
 def evaluate(
     qa_file: Annotated[Path, typer.Argument(help="QA set in JSON Lines (format: shared/eval/README.md).")],
@@ -242,10 +280,14 @@ def evaluate(
         str, typer.Option("--modes", help="Comma-separated: hybrid,dense,sparse.")
     ] = "hybrid,dense,sparse",
     types: Annotated[str | None, typer.Option("--types", help="Only these item types, e.g. statute.")] = None,
+    answers: Annotated[
+        bool, typer.Option("--answers", help="Also answer every question and score the answers.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Measure hit@1/5/10 and MRR@10 of each search mode on a QA set."""
+    """Measure hit@1/5/10 and MRR@10 of each search mode on a QA set; with --answers also the
+    answers' cited-sentence rate, citation precision, abstention and false abstention."""
     from retrieval.evaluation import evaluate as run_eval
     from retrieval.evaluation import load_qa
     from retrieval.runtime import build_searcher
@@ -260,17 +302,21 @@ def evaluate(
         raise typer.Exit(2)
     try:
         items = load_qa(qa_file)
-        searcher = build_searcher(_settings(data_dir))
+        settings = _settings(data_dir)
+        searcher = build_searcher(settings)
         result = run_eval(
             items,
             lambda q, m: run_search(searcher, q, k=k, mode=m),  # type: ignore[arg-type]
             mode_list,
             types=types.split(",") if types else None,
         )
+        answer_metrics = _answer_metrics(items, searcher, settings) if answers else None
     except KmedError as exc:
         raise _fail(exc) from exc
     if as_json:
         public = {key: result[key] for key in ("n_answerable", "modes", "misses")}
+        if answer_metrics is not None:
+            public["answer"] = answer_metrics
         sys.stdout.write(json.dumps(public, ensure_ascii=False) + "\n")
         return
     table = Table(title=f"{qa_file.name}: {result['n_answerable']} answerable items, k={k}")
@@ -282,6 +328,19 @@ def evaluate(
             table.add_row(mode, kind, *(f"{m[c]:.2f}" for c in ("hit@1", "hit@5", "hit@10", "mrr@10")))
     out.print(table)
     out.print(f"missed by {mode_list[0]} in the top {k}: {', '.join(result['misses']) or 'none'}")
+    if answer_metrics is not None:
+        names = ("cited_sentence_rate", "citation_precision", "abstain_rate", "false_abstain_rate")
+        out.print("answers (" + ", ".join(f"{n} {answer_metrics[n]:.2f}" for n in names) + ")")
+
+
+def _answer_metrics(items: list[Any], searcher: Any, settings: Settings) -> dict[str, Any]:
+    from retrieval.answer import answer
+    from retrieval.evaluation import evaluate_answers
+    from retrieval.runtime import build_answerer
+    from retrieval.search import get_clause
+
+    answerer = build_answerer(settings, searcher)
+    return evaluate_answers(items, lambda q: answer(answerer, q), lambda cid: get_clause(searcher, cid))
 
 
 @app.command()

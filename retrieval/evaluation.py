@@ -26,6 +26,7 @@ class QAItem:
     type: str
     question: str
     gold: list[dict[str, Any]]
+    evidence: str = ""
 
 
 def load_qa(path: Path) -> list[QAItem]:
@@ -35,7 +36,15 @@ def load_qa(path: Path) -> list[QAItem]:
             continue
         try:
             row = json.loads(line)
-            items.append(QAItem(row["id"], row["type"], row["question"], list(row.get("gold") or [])))
+            items.append(
+                QAItem(
+                    row["id"],
+                    row["type"],
+                    row["question"],
+                    list(row.get("gold") or []),
+                    row.get("evidence", ""),
+                )
+            )
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise InvalidQuery(
                 f"{path}:{n}: not a QA item ({exc}); see shared/eval/README.md for the format"
@@ -108,4 +117,56 @@ def evaluate(
         "misses": misses,
         "by_type": by_type,
         "ranks": {mode: scores[mode].ranks for mode in modes},
+    }
+
+
+def supports_gold(clause: Clause, item: QAItem) -> bool:
+    """A citation is right when its clause is a gold citation or holds a gold evidence excerpt."""
+    if any(matches(clause, g) for g in item.gold):
+        return True
+    text = " ".join(clause.text.split())
+    return any(" ".join(part.split()) in text for part in item.evidence.split(" / ") if part.strip())
+
+
+def evaluate_answers(
+    items: Sequence[QAItem],
+    run: Callable[[str], Any],
+    clause_of: Callable[[str], Clause],
+) -> dict[str, Any]:
+    """Answer metrics over a QA set: `run(question)` returns an `Answer`; `clause_of(id)` a clause.
+
+    cited_sentence_rate: answer sentences with at least one citation; citation_precision: of the
+    citations in answers to answerable items, those whose clause is gold or holds gold evidence;
+    abstain_rate on unanswerable items; false_abstain_rate on answerable ones.
+    """
+    sentences = cited = citations = correct = 0
+    abstained: dict[str, bool] = {}
+    wrong: list[str] = []
+    for item in items:
+        result = run(item.question)
+        abstained[item.id] = bool(result.abstained)
+        sentences += len(result.sentences)
+        cited += sum(1 for s in result.sentences if s.citations)
+        if not item.gold or result.abstained:
+            continue
+        for citation in result.citations:
+            citations += 1
+            if supports_gold(clause_of(citation.clause_id), item):
+                correct += 1
+            else:
+                wrong.append(f"{item.id}:{citation.label}")
+    unanswerable = [i.id for i in items if not i.gold]
+    answerable = [i.id for i in items if i.gold]
+    return {
+        "cited_sentence_rate": round(cited / sentences, 4) if sentences else 1.0,
+        "citation_precision": round(correct / citations, 4) if citations else 0.0,
+        "abstain_rate": round(sum(abstained[i] for i in unanswerable) / len(unanswerable), 4)
+        if unanswerable
+        else 0.0,
+        "false_abstain_rate": round(sum(abstained[i] for i in answerable) / len(answerable), 4)
+        if answerable
+        else 0.0,
+        "n_citations": citations,
+        "wrong_citations": wrong,
+        "abstained": sorted(k for k, v in abstained.items() if v),
     }

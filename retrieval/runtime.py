@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from retrieval.answer import Answerer
 from retrieval.embeddings import Embedder, build_embedder
 from retrieval.errors import ConfigurationError
 from retrieval.index import Index, open_index
@@ -73,3 +74,11 @@ def build_searcher(settings: Settings, *, embedder: Embedder | None = None) -> S
     check_meta(settings, embedder, write=False)
     index = open_index(settings)
     return Searcher(index, embedder, build_encoder(settings), settings.index, settings.max_question_chars)
+
+
+def build_answerer(settings: Settings, searcher: Searcher | None = None) -> Answerer:
+    """The answering pipeline: the searcher, and the configured generator (None: extractive)."""
+    from retrieval.generators import build_chat_model
+
+    chat = build_chat_model(settings.llm)
+    return Answerer(searcher or build_searcher(settings), settings.answer, chat)

@@ -150,6 +150,62 @@ class LawGoSettings(BaseModel):
     )
 
 
+class LLMSettings(BaseModel):
+    """The generator behind `kmed ask` and POST /v1/ask; `none` answers extractively, offline."""
+
+    provider: Literal["none", "openai-like", "ollama"] = Field(
+        default="none",
+        description="none (extractive answers from the retrieved clauses, no model), openai-like (any "
+        "OpenAI-compatible server: vLLM, a hospital gateway, OpenAI, HyperCLOVA X's compatible "
+        "endpoint) or ollama.",
+    )
+    model: str = Field(default="", description="Model name on that server, e.g. 'qwen2.5-14b-instruct'.")
+    base_url: str | None = Field(
+        default=None,
+        description="Server URL, e.g. http://gpu-host:8000/v1 (OpenAI-compatible) or "
+        "http://localhost:11434 (Ollama).",
+    )
+    api_key: str | None = Field(default=None, description="API key for the server, if it wants one.")
+    timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for a completion.")
+    temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature.")
+    max_tokens: int = Field(default=600, ge=16, description="Longest answer, in tokens.")
+
+
+class AnswerSettings(BaseModel):
+    """Grounded answering: how much evidence is enough, and what verification accepts."""
+
+    k: int = Field(default=5, ge=1, le=20, description="Clauses retrieved as context.")
+    related: int = Field(
+        default=3, ge=0, description="Clauses a context clause delegates to or cites, added to the context."
+    )
+    min_evidence: float = Field(
+        default=0.9025,
+        description="Abstain below this evidence score (best question–passage cosine plus "
+        "coverage_weight × share of question terms in the passage), tuned on the dev set.",
+    )
+    coverage_weight: float = Field(default=0.05, ge=0, description="Weight of term coverage in evidence.")
+    min_term_support: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="A sentence is supported when this share of its content terms is in the cited clauses…",
+    )
+    min_similarity_support: float = Field(
+        default=0.9, ge=0, le=1, description="…or its embedding is this close to a cited sentence."
+    )
+    max_sentences: int = Field(default=2, ge=1, description="Most sentences in an extractive answer.")
+    patient_number_patterns: list[str] = Field(
+        default_factory=lambda: [
+            r"(?:환자|등록|병록|차트|진료|입원)\s*번호\s*[:：]?\s*[A-Za-z]{0,2}\d{4,12}"
+        ],
+        description="Regular expressions for your hospital's patient and record numbers; redacted "
+        "before a question is logged or sent to a model.",
+    )
+    audit_log: bool = Field(
+        default=False, description="Log redacted questions (for audit); off keeps logs free of questions."
+    )
+
+
 class Settings(BaseSettings):
     """All settings of the service, from the environment (KMED_*) or a .env file."""
 
@@ -171,11 +227,12 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     index: IndexSettings = Field(default_factory=IndexSettings)
     pdf: PdfSettings = Field(default_factory=PdfSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
     lawgo: LawGoSettings = Field(default_factory=LawGoSettings)
     admin_key: str | None = Field(
         default=None,
-        description="Key for the API's document-management routes (X-Admin-Key header); unset "
-        "disables them.",
+        description="Key for the API's document-management routes (X-Admin-Key header); unset disables them.",
     )
     qdrant_url: str | None = Field(
         default=None, description="Shortcut for index.qdrant_url (KMED_QDRANT_URL)."

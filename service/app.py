@@ -15,10 +15,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from retrieval.answer import Answerer
 from retrieval.errors import ConfigurationError, IndexUnavailable, InvalidQuery, KmedError, NotFound
 from retrieval.search import Searcher
 from retrieval.settings import Settings
-from service import documents
+from service import ask, documents
 from service.routes import router
 
 log = logging.getLogger("kmed.service")
@@ -43,6 +44,7 @@ class SearcherHolder:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._searcher: Searcher | None = None
+        self._answerer: Answerer | None = None
         self._lock = threading.Lock()
 
     def get(self) -> Searcher:
@@ -53,7 +55,18 @@ class SearcherHolder:
                 self._searcher = build_searcher(self.settings)
             return self._searcher
 
+    def answerer(self) -> Answerer:
+        """The answering pipeline over the same searcher, with the configured generator."""
+        searcher = self.get()
+        with self._lock:
+            if self._answerer is None:
+                from retrieval.generators import build_chat_model
+
+                self._answerer = Answerer(searcher, self.settings.answer, build_chat_model(self.settings.llm))
+            return self._answerer
+
     def close(self) -> None:
+        self._answerer = None
         if self._searcher is not None:
             self._searcher.index.close()
             self._searcher = None
@@ -80,6 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.holder = holder
     app.state.settings = settings
     app.include_router(router)
+    app.include_router(ask.router)
     app.include_router(documents.router)
 
     @app.exception_handler(KmedError)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -29,3 +30,76 @@ class CountingEmbedder:
             row = np.random.default_rng(seed).standard_normal(self.dim)
             rows.append(row / np.linalg.norm(row))
         return np.asarray(rows, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+class FakeOpenAI:
+    """An OpenAI-compatible chat server on loopback that returns scripted answers.
+
+    Speaks POST /v1/chat/completions, plain and streamed (server-sent events ending in
+    `data: [DONE]`), and records every request body so tests can read what the model was sent.
+    """
+
+    def __init__(self) -> None:
+        import http.server
+        import json
+        import threading
+
+        self.replies: list[str | Callable[[dict[str, Any]], str]] = []
+        self.requests: list[dict[str, Any]] = []
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:  # keep test output clean
+                return
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                fake.requests.append(body)
+                scripted = fake.replies.pop(0) if fake.replies else "근거를 찾지 못했습니다"
+                reply = scripted(body) if callable(scripted) else scripted
+                if body.get("stream"):
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.end_headers()
+                    for n in range(0, len(reply), 7):
+                        chunk = {
+                            "id": "c1",
+                            "object": "chat.completion.chunk",
+                            "created": 0,
+                            "model": body["model"],
+                            "choices": [
+                                {"index": 0, "delta": {"content": reply[n : n + 7]}, "finish_reason": None}
+                            ],
+                        }
+                        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.write(b"data: [DONE]\n\n")
+                    return
+                payload = {
+                    "id": "c1",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": body["model"],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": reply},
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                }
+                data = json.dumps(payload).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
