@@ -53,6 +53,15 @@ def _settings(data_dir: Path | None) -> Settings:
     return load_settings(data_dir=data_dir) if data_dir else load_settings()
 
 
+def _filters(**given: str | None) -> SearchFilters:
+    """Search filters from options, or exit 2 naming the bad one."""
+    try:
+        return SearchFilters.model_validate(given)
+    except ValidationError as exc:
+        err.print(f"error: --{str(exc.errors()[0]['loc'][0]).replace('_', '-')}: {exc.errors()[0]['msg']}")
+        raise typer.Exit(2) from exc
+
+
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Index and cache folder (default: KMED_DATA_DIR or ./data).")
 ]
@@ -210,15 +219,10 @@ def search(
     if mode not in ("hybrid", "dense", "sparse"):
         err.print(f"error: --mode must be hybrid, dense or sparse, not {mode!r}")
         raise typer.Exit(2)
+    filters = _filters(law=law, level=level, doc_type=doc_type, as_of=as_of)
     try:
-        filters = SearchFilters.model_validate(
-            {"law": law, "level": level, "doc_type": doc_type, "as_of": as_of}
-        )
         searcher = build_searcher(_settings(data_dir))
         hits = run_search(searcher, question, k=k, mode=mode, filters=filters)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        err.print(f"error: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
-        raise typer.Exit(2) from exc
     except KmedError as exc:
         raise _fail(exc) from exc
     if as_json:
@@ -248,13 +252,10 @@ def ask(
     from retrieval.answer import answer
     from retrieval.runtime import build_answerer
 
+    filters = _filters(law=law, doc_type=doc_type, as_of=as_of)
     try:
-        filters = SearchFilters.model_validate({"law": law, "doc_type": doc_type, "as_of": as_of})
         answerer = build_answerer(_settings(data_dir))
         result = answer(answerer, question, filters=filters, k=k)
-    except ValidationError as exc:
-        err.print(f"error: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
-        raise typer.Exit(2) from exc
     except KmedError as exc:
         raise _fail(exc) from exc
     if as_json:

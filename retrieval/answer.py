@@ -34,6 +34,7 @@ from retrieval.verify import Verifier
 log = logging.getLogger("kmed.answer")
 # "식품위생법상 …", "「식품위생법」에 따라": a named law the question is about
 _NAMED_LAW = re.compile(r"「([^」]{2,40})」|([가-힣]{2,30}법)(?:상|에서|에\s*따르면|에\s*따라|의\s*규정)")
+_DELEGATES = re.compile(r"(대통령령|총리령|부령|보건복지부령)(으로|에서)\s*정(한다|하는|하여)")
 # words ending in 법 that are methods, not laws: 치료법, 사용법, 요법…
 _NOT_A_LAW = re.compile(
     r"(방|요|용|기|수|어|문|비|편|적|위|불|합|해|치료|사용|처방|진단|검사|측정|계산|산정|투여)법$"

@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 
 from ingest.pipeline import IngestReport, ingest_paths
+from retrieval.answer import answer
 from retrieval.errors import NotFound
 from retrieval.index import clause_from_payload
 from retrieval.models import SearchFilters
 from retrieval.registry import load_documents
-from retrieval.runtime import build_dense, build_encoder, build_searcher, open_for_writing
+from retrieval.runtime import build_answerer, build_dense, build_encoder, build_searcher, open_for_writing
 from retrieval.search import Searcher, get_clause, search
 from retrieval.settings import Settings, load_settings
 from retrieval.sparse import SparseEncoder
@@ -107,3 +108,37 @@ def test_three_versions_of_the_act_and_as_of(shared: Path, tmp_path: Path, encod
     in_2022 = record.in_force(date(2022, 1, 1))
     assert in_2022 is not None and hits and {h.clause.version_key for h in hits} == {in_2022.key}
     index.close()
+
+
+def test_extractive_answer_on_real_statutes(
+    medical_act: tuple[Settings, IngestReport], searcher: Searcher
+) -> None:
+    """The offline default answers from 의료법's own words, with the 시행규칙 clause that holds the
+    numbers, and refuses a question about a law that is not indexed."""
+    settings, _ = medical_act
+    answerer = build_answerer(settings, searcher)
+    result = answer(answerer, "진료기록부는 몇 년 동안 보존해야 하나요?")
+    assert not result.abstained and result.sentences
+    assert all(s.citations for s in result.sentences)
+    assert "의료법 시행규칙 제15조제1항" in [c.label for c in result.citations]
+    assert "10년" in result.answer
+    for citation in result.citations:  # every quote is the clause's own text
+        assert citation.quote in get_clause(searcher, citation.clause_id).text
+    refused = answer(answerer, "식품위생법상 조리원은 건강진단을 몇 번 받아야 하나요?")
+    assert refused.abstained and refused.citations == [] and refused.references
+
+
+def test_extractive_answer_on_a_real_guideline(shared: Path, tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path / "data")
+    embedder = build_dense(settings)
+    index = open_for_writing(settings, embedder)
+    pdf = shared / "corpora" / "guidelines" / "pdf" / "코로나19_대응지침_신생아영아소아청소년_2020-03-20.pdf"
+    assert not ingest_paths([pdf], index=index, embedder=embedder, encoder=build_encoder(settings)).failed
+    index.close()
+    answerer = build_answerer(settings)
+    result = answer(answerer, "코로나 검사 결과를 기다리는 산모가 유축한 모유는 어떻게 보관하나요?")
+    assert not result.abstained
+    pages = {(c.doc_type, c.page_start) for c in result.citations}
+    assert ("guideline", 26) in pages
+    assert all(c.label.startswith("코로나바이러스감염증-19 대응지침") for c in result.citations)
+    answerer.searcher.index.close()

@@ -31,10 +31,13 @@ class Index(Protocol):
         versions: Sequence[str] | None = None,
         clause_ids: Sequence[str] | None = None,
         records: bool = False,
+        citing: str | None = None,
         batch: int = 512,
     ) -> Iterator[dict[str, Any]]:
-        """Clause points (optionally only some versions or clause ids), or registry records."""
+        """Clause points (optionally only some versions, clause ids, or those citing a clause),
+        or registry records."""
         ...
+
     def count(self) -> int: ...
     def optimize(self) -> None: ...
     def flush(self) -> None: ...

@@ -75,8 +75,7 @@ class EdgeIndex:
                         for name in DENSE_VECTORS
                     },
                     sparse_vectors={
-                        name: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)
-                        for name in SPARSE_VECTORS
+                        name: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf) for name in SPARSE_VECTORS
                     },
                 )
                 self._shard = qe.EdgeShard.create(str(path), config)
@@ -146,9 +145,10 @@ class EdgeIndex:
         versions: Sequence[str] | None = None,
         clause_ids: Sequence[str] | None = None,
         records: bool = False,
+        citing: str | None = None,
         batch: int = 512,
     ) -> Iterator[dict[str, Any]]:
-        flt = _filter(scroll_conditions(filters, versions, clause_ids, records))
+        flt = _filter(scroll_conditions(filters, versions, clause_ids, records, citing))
         offset = None
         while True:
             page, offset = self._shard.scroll(

@@ -159,15 +159,20 @@ def scroll_conditions(
     versions: Sequence[str] | None,
     clause_ids: Sequence[str] | None,
     records: bool,
+    citing: str | None = None,
 ) -> Conditions:
-    """What a scroll reads: registry records only, or clause points (see `filter_conditions`)."""
+    """What a scroll reads: registry records only, or clause points (see `filter_conditions`),
+    optionally only those whose cross-references point at the clause id `citing`."""
     if records:
         return record_conditions()
-    return filter_conditions(
+    must, must_not = filter_conditions(
         filters,
         versions=tuple(versions) if versions is not None else None,
         clause_ids=tuple(clause_ids) if clause_ids is not None else None,
     )
+    if citing:
+        must.append(Condition(("references[].target_id",), citing))
+    return must, must_not
 
 
 def filter_conditions(

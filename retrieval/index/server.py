@@ -90,22 +90,19 @@ class ServerIndex:
         self._client.create_collection(
             self.collection,
             vectors_config={
-                name: models.VectorParams(size=dim, distance=models.Distance.COSINE)
-                for name in DENSE_VECTORS
+                name: models.VectorParams(size=dim, distance=models.Distance.COSINE) for name in DENSE_VECTORS
             },
             sparse_vectors_config={
-                name: models.SparseVectorParams(modifier=models.Modifier.IDF)
-                for name in SPARSE_VECTORS
+                name: models.SparseVectorParams(modifier=models.Modifier.IDF) for name in SPARSE_VECTORS
             },
             shard_number=self.settings.shard_number,
             replication_factor=self.settings.replication_factor,
         )
         if self.local or not self.settings.payload_indexes:
             return
-        schemas = (
-            [(f, models.PayloadSchemaType.KEYWORD) for f in KEYWORD_FIELDS]
-            + [(f, models.PayloadSchemaType.BOOL) for f in BOOL_FIELDS]
-        )
+        schemas = [(f, models.PayloadSchemaType.KEYWORD) for f in KEYWORD_FIELDS] + [
+            (f, models.PayloadSchemaType.BOOL) for f in BOOL_FIELDS
+        ]
         for name, schema in schemas:
             self._client.create_payload_index(self.collection, name, field_schema=schema)
 
@@ -167,9 +164,10 @@ class ServerIndex:
         versions: Sequence[str] | None = None,
         clause_ids: Sequence[str] | None = None,
         records: bool = False,
+        citing: str | None = None,
         batch: int = 512,
     ) -> Iterator[dict[str, Any]]:
-        flt = _filter(scroll_conditions(filters, versions, clause_ids, records))
+        flt = _filter(scroll_conditions(filters, versions, clause_ids, records, citing))
         offset = None
         while True:
             page, offset = self._client.scroll(
