@@ -80,3 +80,32 @@ def test_eval_table(data_dir: Path) -> None:
 def test_ingest_with_nothing_to_read(tmp_path: Path) -> None:
     result = runner.invoke(app, ["ingest", str(tmp_path), "--data-dir", str(tmp_path / "d")])
     assert result.exit_code == 2 and "no supported files" in result.output
+
+
+def test_eval_answers_adds_the_answer_metrics(data_dir: Path) -> None:
+    qa = DATA / "statute_sample_qa.jsonl"
+    result = runner.invoke(
+        app, ["eval", str(qa), "--modes", "hybrid", "--answers", "--json", "--data-dir", str(data_dir)]
+    )
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)["answer"]
+    assert {"cited_sentence_rate", "citation_precision", "abstain_rate", "false_abstain_rate"} <= set(answer)
+    assert answer["cited_sentence_rate"] == 1.0
+
+
+def test_ask_prints_a_cited_answer_or_abstains(data_dir: Path) -> None:
+    result = runner.invoke(
+        app, ["ask", "처방전 대리수령 신청서는 몇 년 보관하나요?", "--json", "--data-dir", str(data_dir)]
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["generator"] == "extractive"
+    assert body["abstained"] or all(s["citations"] for s in body["sentences"])
+    refused = runner.invoke(app, ["ask", "식품위생법상 조리원 건강진단 횟수는?", "--data-dir", str(data_dir)])
+    assert (
+        refused.exit_code == 0
+        and "근거를 찾지 못했습니다" in refused.output
+        and "식품위생법" in refused.output
+    )
+    bad = runner.invoke(app, ["ask", "기록", "--as-of", "someday", "--data-dir", str(data_dir)])
+    assert bad.exit_code == 2 and "--as-of" in bad.output
