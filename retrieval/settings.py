@@ -230,6 +230,11 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     lawgo: LawGoSettings = Field(default_factory=LawGoSettings)
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins whose pages may embed the widget (e.g. [\"https://intranet.hospital.kr\"]); "
+        "empty allows only the service's own origin.",
+    )
     admin_key: str | None = Field(
         default=None,
         description="Key for the API's document-management routes (X-Admin-Key header); unset disables them.",

@@ -13,13 +13,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from retrieval.answer import Answerer
 from retrieval.errors import ConfigurationError, IndexUnavailable, InvalidQuery, KmedError, NotFound
 from retrieval.search import Searcher
 from retrieval.settings import Settings
-from service import ask, documents
+from service import ask, documents, widget
 from service.routes import router
 
 log = logging.getLogger("kmed.service")
@@ -94,6 +95,14 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.include_router(router)
     app.include_router(ask.router)
+    app.include_router(widget.router)
+    if settings.cors_origins:  # the widget on intranet pages of other origins
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type"],
+        )
     app.include_router(documents.router)
 
     @app.exception_handler(KmedError)

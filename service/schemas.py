@@ -44,7 +44,9 @@ class ClauseOut(BaseModel):
 
     @classmethod
     def of(cls, clause: Clause) -> Self:
-        url = law_go_kr_url(clause.law, clause.article) if clause.doc_type == "statute" else None
+        # a hospital's own rules (내규) are not on law.go.kr
+        on_law_go_kr = clause.doc_type == "statute" and clause.level != "내규"
+        url = law_go_kr_url(clause.law, clause.article) if on_law_go_kr else None
         return cls(**clause.model_dump(include=set(cls.model_fields) - {"url"}), url=url)
 
 
