@@ -145,7 +145,7 @@ def answer_events(
     hits = search(searcher, text, k=k or settings.k, filters=filters)
     timings["retrieval"] = (time.perf_counter() - started) * 1000
     yield "retrieval", hits
-    refusal = _weak_evidence(answerer, text, hits)
+    refusal = _weak_evidence(answerer, text, hits, filters)
     if refusal:
         yield "answer", done(_abstain(refusal, hits, []))
         return
@@ -251,7 +251,9 @@ def evidence_score(answerer: Answerer, question: str, hits: list[Hit]) -> float:
     return float(np.max(passages @ query)) + answerer.settings.coverage_weight * coverage
 
 
-def _weak_evidence(answerer: Answerer, question: str, hits: list[Hit]) -> str:
+def _weak_evidence(
+    answerer: Answerer, question: str, hits: list[Hit], filters: SearchFilters | None = None
+) -> str:
     """Why the evidence cannot carry an answer, or '' when it can."""
     if not hits:
         return "no clause matched the question"
@@ -263,10 +265,24 @@ def _weak_evidence(answerer: Answerer, question: str, hits: list[Hit]) -> str:
         if not any(name in title for title in known):
             return f"the question is about {bracketed or plain}, which is not in the index"
     score = evidence_score(answerer, question, hits)
-    floor = answerer.settings.min_evidence
+    agreed = legs_agree(answerer.searcher, question, hits[0], filters)
+    floor = answerer.settings.min_evidence_agreed if agreed else answerer.settings.min_evidence
     if score < floor:
-        return f"the nearest clauses are not close enough (evidence {score:.3f} < {floor})"
+        how = "dense and BM25 agree" if agreed else "dense and BM25 disagree on the best clause"
+        return f"the nearest clauses are not close enough (evidence {score:.3f} < {floor}; {how})"
     return ""
+
+
+def legs_agree(
+    searcher: Searcher, question: str, best: Hit, filters: SearchFilters | None = None, depth: int = 3
+) -> bool:
+    """Do dense and BM25 retrieval, each alone, rank the best fused clause in their top `depth`?
+    Two independent retrievers agreeing is evidence the clause is on topic."""
+    for mode in ("dense", "sparse"):
+        found = search(searcher, question, k=depth, mode=mode, filters=filters)  # type: ignore[arg-type]
+        if best.clause.clause_id not in {h.clause.clause_id for h in found}:
+            return False
+    return True
 
 
 def _context(answerer: Answerer, hits: list[Hit], filters: SearchFilters | None) -> list[ContextBlock]:

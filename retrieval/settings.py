@@ -181,7 +181,12 @@ class AnswerSettings(BaseModel):
     min_evidence: float = Field(
         default=0.9025,
         description="Abstain below this evidence score (best question–passage cosine plus "
-        "coverage_weight × share of question terms in the passage), tuned on the dev set.",
+        "coverage_weight × share of question terms in the passage) when dense and BM25 retrieval "
+        "disagree on the best clause; tuned on the dev set.",
+    )
+    min_evidence_agreed: float = Field(
+        default=0.85,
+        description="The lower bar when dense and BM25 both rank the best hybrid clause in their top 3.",
     )
     coverage_weight: float = Field(default=0.05, ge=0, description="Weight of term coverage in evidence.")
     min_term_support: float = Field(
@@ -232,7 +237,7 @@ class Settings(BaseSettings):
     lawgo: LawGoSettings = Field(default_factory=LawGoSettings)
     cors_origins: list[str] = Field(
         default_factory=list,
-        description="Origins whose pages may embed the widget (e.g. [\"https://intranet.hospital.kr\"]); "
+        description='Origins whose pages may embed the widget (e.g. ["https://intranet.hospital.kr"]); '
         "empty allows only the service's own origin.",
     )
     admin_key: str | None = Field(
