@@ -202,3 +202,18 @@ def test_an_unreachable_service_gives_an_error_with_retry(page: object, server: 
     assert error is not None and "답변을 받지 못했습니다" in error.inner_text()
     assert page.locator(W + ".retry").is_visible()  # type: ignore[attr-defined]
     assert page.inner_text(W + "form button") == "보내기"  # type: ignore[attr-defined]
+
+
+def test_stop_button_aborts_a_pending_answer(page: object, server: str) -> None:
+    page.route(server + "/v1/ask", lambda route: None)  # type: ignore[attr-defined]  # never answers
+    page.goto(server + "/")  # type: ignore[attr-defined]
+    page.click(W + ".launcher")  # type: ignore[attr-defined]
+    page.fill(W + "textarea", "진료기록부 보존 기간")  # type: ignore[attr-defined]
+    page.press(W + "textarea", "Enter")  # type: ignore[attr-defined]
+    page.wait_for_selector(W + "form button.stop")  # type: ignore[attr-defined]
+    page.click(W + "form button.stop")  # type: ignore[attr-defined]
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "() => document.querySelector('#kmed-widget').shadowRoot.querySelector('form button')"
+        ".textContent === '보내기'"
+    )
+    assert "(중지됨)" in page.inner_text(W + ".msg.bot")  # type: ignore[attr-defined]
