@@ -222,7 +222,10 @@ def search(
     filters = _filters(law=law, level=level, doc_type=doc_type, as_of=as_of)
     try:
         searcher = build_searcher(_settings(data_dir))
-        hits = run_search(searcher, question, k=k, mode=mode, filters=filters)  # type: ignore[arg-type]
+        try:  # an Edge shard stays locked while open: release it even when the question is refused
+            hits = run_search(searcher, question, k=k, mode=mode, filters=filters)  # type: ignore[arg-type]
+        finally:
+            searcher.index.close()
     except KmedError as exc:
         raise _fail(exc) from exc
     if as_json:
@@ -255,7 +258,10 @@ def ask(
     filters = _filters(law=law, doc_type=doc_type, as_of=as_of)
     try:
         answerer = build_answerer(_settings(data_dir))
-        result = answer(answerer, question, filters=filters, k=k)
+        try:
+            result = answer(answerer, question, filters=filters, k=k)
+        finally:
+            answerer.searcher.index.close()
     except KmedError as exc:
         raise _fail(exc) from exc
     if as_json:
@@ -305,13 +311,16 @@ def evaluate(
         items = load_qa(qa_file)
         settings = _settings(data_dir)
         searcher = build_searcher(settings)
-        result = run_eval(
-            items,
-            lambda q, m: run_search(searcher, q, k=k, mode=m),  # type: ignore[arg-type]
-            mode_list,
-            types=types.split(",") if types else None,
-        )
-        answer_metrics = _answer_metrics(items, searcher, settings) if answers else None
+        try:
+            result = run_eval(
+                items,
+                lambda q, m: run_search(searcher, q, k=k, mode=m),  # type: ignore[arg-type]
+                mode_list,
+                types=types.split(",") if types else None,
+            )
+            answer_metrics = _answer_metrics(items, searcher, settings) if answers else None
+        finally:
+            searcher.index.close()
     except KmedError as exc:
         raise _fail(exc) from exc
     if as_json:

@@ -106,12 +106,10 @@ class Answerer:
 def answer(
     answerer: Answerer, question: str, *, filters: SearchFilters | None = None, k: int | None = None
 ) -> Answer:
-    final = None
     for kind, value in answer_events(answerer, question, filters=filters, k=k):
-        if kind == "answer":
-            final = value
-    assert isinstance(final, Answer)
-    return final
+        if kind == "answer" and isinstance(value, Answer):
+            return value
+    raise RuntimeError("answer_events ended without an answer")  # a bug, not a user error
 
 
 def answer_events(
@@ -240,7 +238,7 @@ def evidence_score(answerer: Answerer, question: str, hits: list[Hit]) -> float:
     if not hits:
         return 0.0
     searcher = answerer.searcher
-    query = searcher.embedder.embed([question], kind="query")[0]
+    query = searcher.queries.get(question)
     passages = searcher.embedder.embed([passage_text(h.clause) for h in hits], kind="passage")
     wanted = set(searcher.encoder.tokenizer.analyse(question).morphemes)
     coverage = max(

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
+
+import numpy as np
 
 from retrieval.embeddings import Embedder
 from retrieval.errors import InvalidQuery, NotFound
@@ -50,6 +53,28 @@ class Registry:
             self._read_at = -float("inf")
 
 
+class QueryVectors:
+    """The last few question embeddings, in memory only (questions never reach the disk cache):
+    one answer searches the same question in three modes and scores its evidence with it."""
+
+    def __init__(self, embedder: Embedder, size: int = 32) -> None:
+        self.embedder, self.size = embedder, size
+        self._lock = threading.Lock()
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def get(self, question: str) -> np.ndarray:
+        with self._lock:
+            if question in self._vectors:
+                self._vectors.move_to_end(question)
+                return self._vectors[question]
+        vector = self.embedder.embed([question], kind="query")[0]
+        with self._lock:
+            self._vectors[question] = vector
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+        return vector
+
+
 @dataclass(frozen=True)
 class Searcher:
     """The heavy objects a search needs, built once by an entry point and shared."""
@@ -60,9 +85,11 @@ class Searcher:
     settings: IndexSettings
     max_question_chars: int = 2000
     registry: Registry = field(init=False)
+    queries: QueryVectors = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "registry", Registry(self.index))
+        object.__setattr__(self, "queries", QueryVectors(self.embedder))
 
 
 def validate_question(question: str, max_chars: int) -> str:
@@ -81,7 +108,7 @@ def plan_query(
     searcher: Searcher, question: str, *, k: int, mode: SearchMode, filters: SearchFilters
 ) -> QueryPlan:
     settings = searcher.settings
-    dense = searcher.embedder.embed([question], kind="query")[0].tolist() if mode != "sparse" else None
+    dense = searcher.queries.get(question).tolist() if mode != "sparse" else None
     sparse = searcher.encoder.encode_query(question) if mode != "dense" else None
     return QueryPlan(
         mode=mode,
