@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # ingest is imported by the ingest command only, to keep star
 
 from kmed.documents_cli import documents_app
 from kmed.laws_cli import laws_app
+from kmed.qa_cli import qa_app
 from retrieval.errors import ConfigurationError, IndexUnavailable, InvalidQuery, KmedError, NotFound
 from retrieval.models import SearchFilters
 from retrieval.settings import Settings, load_settings
@@ -37,6 +38,7 @@ app = typer.Typer(
 )
 app.add_typer(laws_app, name="laws")
 app.add_typer(documents_app, name="documents")
+app.add_typer(qa_app, name="qa")
 # wide enough for Korean law titles when output goes to a file or a pipe
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
