@@ -28,7 +28,7 @@ from ingest.documents import SUPPORTED_SUFFIXES, ParsedDocument, parse_document
 from ingest.errors import IngestError
 from ingest.guidelines import SIDECAR_SUFFIXES, GuidelineMeta
 from ingest.guidelines.layout import Spacer
-from ingest.statutes.references import resolve_references
+from retrieval.references import resolve_references
 from retrieval.embeddings import Embedder
 from retrieval.index import Index, IndexPoint, make_point
 from retrieval.index.schema import record_point, unit_point_id

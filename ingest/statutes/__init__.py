@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from retrieval.references import clause_index, extract_references, resolve_references
+
 from ..errors import IngestError, ParseError, UnsupportedFormat
 from .detect import DetectedFormat, detect_format, sniff_format
 from .lawjson import parse_lawjson
 from .lawxml import parse_lawxml
 from .markdown import parse_markdown
-from .references import clause_index, extract_references, resolve_references
 from .structure import ParsedLaw, RawLaw, build_law
 
 __all__ = [

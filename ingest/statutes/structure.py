@@ -15,8 +15,7 @@ from typing import Literal
 
 from retrieval import citations
 from retrieval.models import Clause, Item
-
-from .references import extract_references, law_aliases
+from retrieval.references import extract_references, law_aliases
 
 SourceFormat = Literal["markdown", "lawxml", "lawjson"]
 

@@ -3,6 +3,9 @@
 Extraction resolves who '법', '영', '규칙', '같은 법' and a bare '제N조' mean for the clause
 being read, so a `Reference` names a full law title. Matching a reference to a clause id is a
 separate step (`resolve_references`), done once every law of the index is known.
+
+The extractor lives in `retrieval` because questions are read with it too
+(`retrieval.lookup`): a clinician writes `의료법 제22조제2항` the way a statute does.
 """
 
 from __future__ import annotations

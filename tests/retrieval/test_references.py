@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.statutes import clause_index, extract_references, parse_statute, resolve_references
-from ingest.statutes.references import law_aliases
+from ingest.statutes import parse_statute
+from retrieval.references import clause_index, extract_references, law_aliases, resolve_references
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 DECREE = "의료법 시행규칙"
