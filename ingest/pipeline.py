@@ -28,11 +28,11 @@ from ingest.documents import SUPPORTED_SUFFIXES, ParsedDocument, parse_document
 from ingest.errors import IngestError
 from ingest.guidelines import SIDECAR_SUFFIXES, GuidelineMeta
 from ingest.guidelines.layout import Spacer
-from retrieval.references import resolve_references
 from retrieval.embeddings import Embedder
 from retrieval.index import Index, IndexPoint, make_point
 from retrieval.index.schema import record_point, unit_point_id
 from retrieval.models import Clause, SearchFilters, article_key, article_text, passage_text
+from retrieval.references import resolve_references
 from retrieval.registry import DocumentRecord, DocumentVersion, load_documents, select_versions
 from retrieval.settings import PdfSettings
 from retrieval.sparse import SparseEncoder
@@ -290,10 +290,10 @@ def _points(
     report.embedding_seconds += time.perf_counter() - t0
     report.embedded += len(dense_members)
     vectors = {i: dense[j] for j, i in enumerate(dense_members)}
-    own, in_article = encoder.encode_in_context(
+    own, in_article, morph = encoder.encode_in_context(
         [texts[i] for i in members], [articles[article_key(clauses[i])] for i in members]
     )
-    sparse = dict(zip(members, zip(own, in_article, strict=True), strict=True))
+    sparse = dict(zip(members, zip(own, in_article, morph, strict=True), strict=True))
     points = []
     for key in batch:
         article_vectors = [vectors[i] for i in groups[key] if i in vectors]
@@ -305,6 +305,7 @@ def _points(
                 hashes[i],
                 dense_article=_in_context(vectors[i], article_vectors) if i in vectors else None,
                 sparse_article=sparse[i][1],
+                sparse_morph=sparse[i][2],
             )
             for i in groups[key]
         ]

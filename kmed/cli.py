@@ -8,7 +8,9 @@ function and prints. Errors become one clean line and an exit code:
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -27,6 +29,7 @@ if TYPE_CHECKING:  # ingest is imported by the ingest command only, to keep star
 from kmed.documents_cli import documents_app
 from kmed.laws_cli import laws_app
 from kmed.qa_cli import qa_app
+from kmed.rerank_cli import rerank_app
 from retrieval.errors import ConfigurationError, IndexUnavailable, InvalidQuery, KmedError, NotFound
 from retrieval.models import SearchFilters
 from retrieval.settings import Settings, load_settings
@@ -39,6 +42,7 @@ app = typer.Typer(
 app.add_typer(laws_app, name="laws")
 app.add_typer(documents_app, name="documents")
 app.add_typer(qa_app, name="qa")
+app.add_typer(rerank_app, name="rerank")
 # wide enough for Korean law titles when output goes to a file or a pipe
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
@@ -243,6 +247,71 @@ def search(
 
 
 @app.command()
+def show(
+    reference: Annotated[
+        str,
+        typer.Argument(
+            help="A citation: '의료법 제22조제2항', '약사법 시행규칙 제15조제1항제2호', '응급의료법 제2조'."
+        ),
+    ],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="The clause as in force on this date (YYYY-MM-DD).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the clauses as JSON.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Show the clause a citation names (every 항 when it names an article), with a named 호 or 목
+    highlighted; a clause the law does not have is an error that says so."""
+    from retrieval.runtime import build_searcher
+    from retrieval.search import lookup
+
+    filters = _filters(as_of=as_of)
+    try:
+        searcher = build_searcher(_settings(data_dir), reranker=_reranker(_settings(data_dir), "none"))
+        try:
+            found = lookup(searcher, reference, as_of=filters.as_of)
+        finally:
+            searcher.index.close()
+    except KmedError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        rows = [
+            {
+                "reference": r.reference.label,
+                "item": r.reference.item,
+                "subitem": r.reference.subitem,
+                "clauses": [c.model_dump(mode="json") for c in r.clauses],
+            }
+            for r in found
+        ]
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
+        return
+    for resolved in found:
+        ref = resolved.reference
+        for clause in resolved.clauses:
+            title = f" ({escape(clause.article_title)})" if clause.article_title else ""
+            out.print(f"[bold]{escape(clause.label)}[/bold]{title}")
+            for line in _highlighted(clause.text, ref.item, ref.subitem):
+                out.print(line)
+            out.print()
+
+
+def _highlighted(text: str, item: str | None, subitem: str | None) -> list[str]:
+    """The clause's lines, the named 호 (or only the named 목 of it) in reverse video."""
+    number = item.removeprefix("제").split("호")[0] if item else None
+    lines, inside = [], False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if re.match(r"\d+(?:의\d+)?\.", stripped):
+            inside = number is not None and stripped.startswith(f"{number}.")
+            mark = inside and not subitem
+        else:
+            mark = inside and bool(subitem) and stripped.startswith(f"{(subitem or '').removesuffix('목')}.")
+        lines.append(f"[reverse]{escape(line)}[/reverse]" if mark else escape(line))
+    return lines
+
+
+@app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="Question in Korean.")],
     k: Annotated[int | None, typer.Option("--k", help="Clauses retrieved as context.")] = None,
@@ -288,15 +357,27 @@ def evaluate(
     modes: Annotated[
         str, typer.Option("--modes", help="Comma-separated: hybrid,dense,sparse.")
     ] = "hybrid,dense,sparse",
+    rerank: Annotated[
+        str | None,
+        typer.Option(
+            "--rerank",
+            help="Rerankers to compare on hybrid, comma-separated (none, learned, cross-encoder, http, llm); "
+            "default: the configured one (KMED_RERANK__BACKEND).",
+        ),
+    ] = None,
     types: Annotated[str | None, typer.Option("--types", help="Only these item types, e.g. statute.")] = None,
+    fold: Annotated[
+        str | None, typer.Option("--fold", help="Only items of this fold (train or val) of a training set.")
+    ] = None,
     answers: Annotated[
         bool, typer.Option("--answers", help="Also answer every question and score the answers.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Measure hit@1/5/10 and MRR@10 of each search mode on a QA set; with --answers also the
-    answers' cited-sentence rate, citation precision, abstention and false abstention."""
+    """Measure hit@1/5/10 and MRR@10 of each search mode (and each reranker on hybrid) on a QA set;
+    with --answers also the answers' cited-sentence rate, citation precision, abstention, false
+    abstention, and the abstention curve over answerability thresholds."""
     from retrieval.evaluation import evaluate as run_eval
     from retrieval.evaluation import load_qa
     from retrieval.runtime import build_searcher
@@ -309,40 +390,89 @@ def evaluate(
     if not qa_file.is_file():
         err.print(f"error: {qa_file}: no such file")
         raise typer.Exit(2)
+    settings = _settings(data_dir)
+    names = [r.strip() for r in (rerank or settings.rerank.backend).split(",") if r.strip()]
+    valid = ("none", "learned", "cross-encoder", "http", "llm")
+    if not names or any(n not in valid for n in names):
+        err.print(f"error: --rerank takes {', '.join(valid)}, not {rerank!r}")
+        raise typer.Exit(2)
     try:
-        items = load_qa(qa_file)
-        settings = _settings(data_dir)
-        searcher = build_searcher(settings)
+        items = [i for i in load_qa(qa_file) if fold is None or i.fold == fold]
+        base = build_searcher(settings, reranker=_reranker(settings, names[0]))
         try:
+            searchers = {names[0]: base}
+            for name in names[1:]:
+                searchers[name] = dataclasses.replace(base, reranker=_reranker(settings, name))
+            runs = _eval_runs(mode_list, names)
             result = run_eval(
                 items,
-                lambda q, m: run_search(searcher, q, k=k, mode=m),  # type: ignore[arg-type]
-                mode_list,
+                lambda q, label: run_search(
+                    searchers.get(runs[label][1], base),
+                    q,
+                    k=k,
+                    mode=runs[label][0],  # type: ignore[arg-type]
+                ),
+                list(runs),
                 types=types.split(",") if types else None,
             )
-            answer_metrics = _answer_metrics(items, searcher, settings) if answers else None
+            answer_metrics = (
+                {name: _answer_metrics(items, searchers[name], settings) for name in names}
+                if answers
+                else None
+            )
         finally:
-            searcher.index.close()
+            base.index.close()
     except KmedError as exc:
         raise _fail(exc) from exc
+    labels = list(runs)
     if as_json:
         public = {key: result[key] for key in ("n_answerable", "modes", "misses")}
+        public["by_type"] = result["by_type"]
+        public["rerankers"] = {label: runs[label][1] for label in labels}
         if answer_metrics is not None:
-            public["answer"] = answer_metrics
+            public["answer"] = answer_metrics[names[0]]
+            if len(names) > 1:
+                public["answers"] = answer_metrics
         sys.stdout.write(json.dumps(public, ensure_ascii=False) + "\n")
         return
     table = Table(title=f"{qa_file.name}: {result['n_answerable']} answerable items, k={k}")
-    for col in ("mode", "type", "hit@1", "hit@5", "hit@10", "mrr@10"):
+    for col in ("mode", "rerank", "type", "hit@1", "hit@5", "hit@10", "mrr@10"):
         table.add_column(col)
-    for mode in mode_list:
-        rows = [("all", result["modes"][mode]), *result["by_type"][mode].items()]
+    for label in labels:
+        rows = [("all", result["modes"][label]), *result["by_type"][label].items()]
         for kind, m in rows:
-            table.add_row(mode, kind, *(f"{m[c]:.2f}" for c in ("hit@1", "hit@5", "hit@10", "mrr@10")))
+            cells = [f"{m[c]:.2f}" for c in ("hit@1", "hit@5", "hit@10", "mrr@10")]
+            table.add_row(runs[label][0], runs[label][1], kind, *cells)
     out.print(table)
-    out.print(f"missed by {mode_list[0]} in the top {k}: {', '.join(result['misses']) or 'none'}")
-    if answer_metrics is not None:
-        names = ("cited_sentence_rate", "citation_precision", "abstain_rate", "false_abstain_rate")
-        out.print("answers (" + ", ".join(f"{n} {answer_metrics[n]:.2f}" for n in names) + ")")
+    out.print(f"missed by {labels[0]} in the top {k}: {', '.join(result['misses']) or 'none'}")
+    for name, metrics in (answer_metrics or {}).items():
+        keys = ("cited_sentence_rate", "citation_precision", "abstain_rate", "false_abstain_rate")
+        out.print(f"answers, rerank {name} (" + ", ".join(f"{n} {metrics[n]:.2f}" for n in keys) + ")")
+        curve = "  ".join(
+            f"{row['threshold']:.1f}: {row['abstain_rate']:.2f}/{row['false_abstain_rate']:.2f}"
+            for row in metrics["curve"]
+        )
+        out.print(f"  answerability threshold → abstain on unanswerable / on answerable: {curve}")
+
+
+def _reranker(settings: Settings, name: str) -> Any:
+    from retrieval.generators import build_chat_model
+    from retrieval.rerank import build_reranker
+
+    chat = build_chat_model(settings.llm) if name == "llm" else None
+    return build_reranker(settings.rerank.model_copy(update={"backend": name}), chat)
+
+
+def _eval_runs(modes: list[str], rerankers: list[str]) -> dict[str, tuple[str, str]]:
+    """Run label → (mode, reranker): hybrid once per reranker, dense and sparse as they rank."""
+    runs: dict[str, tuple[str, str]] = {}
+    for mode in modes:
+        if mode != "hybrid":
+            runs[mode] = (mode, "none")
+            continue
+        for name in rerankers:
+            runs["hybrid" if len(rerankers) == 1 else f"hybrid+{name}"] = ("hybrid", name)
+    return runs
 
 
 def _answer_metrics(items: list[Any], searcher: Any, settings: Settings) -> dict[str, Any]:

@@ -6,8 +6,12 @@
       ("answer", Answer)        the verified answer: only sentences that passed, their citations
 
 The question is redacted (`retrieval.redact`) before it is searched, logged or sent anywhere.
-Abstention happens at three points: the question names a law the index does not hold; the best
-evidence is weak (`min_evidence`); or nothing the generator wrote survives verification.
+Abstention happens at four points (`retrieval.answerability`): a rule refuses the question (a
+foreign jurisdiction, a law the index does not hold, a clause the indexed law does not have);
+it asks for a dose, a fee or a cut-off and no retrieved clause states one; the learned
+answerability model puts it below `min_answerable`; or nothing the generator wrote survives
+verification. The context follows the reranked order, so the extractive answer and a model
+both see the reranker's best clause first.
 """
 
 from __future__ import annotations
@@ -15,30 +19,30 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
 from pydantic import BaseModel, Field
 
+from retrieval.answerability import AnswerabilityModel, answer_features, refusal, states, value_kinds
 from retrieval.errors import NotFound
 from retrieval.generators import ChatModel, extractive_answer
-from retrieval.models import Clause, Hit, SearchFilters, passage_text
+from retrieval.lookup import MissingClause
+from retrieval.models import Clause, Hit, SearchFilters
 from retrieval.prompts import NO_ANSWER, ContextBlock, messages
 from retrieval.redact import redact
-from retrieval.search import Searcher, get_clause, search, validate_question
+from retrieval.registry import DocumentRecord
+from retrieval.search import Searcher, SearchResult, get_clause, search_details, validate_question
 from retrieval.settings import AnswerSettings
 from retrieval.verify import Verifier
 
 log = logging.getLogger("kmed.answer")
-# "식품위생법상 …", "「식품위생법」에 따라": a named law the question is about
-_NAMED_LAW = re.compile(r"「([^」]{2,40})」|([가-힣]{2,30}법)(?:상|에서|에\s*따르면|에\s*따라|의\s*규정)")
-_DELEGATES = re.compile(r"(대통령령|총리령|부령|보건복지부령)(으로|에서)\s*정(한다|하는|하여)")
-# words ending in 법 that are methods, not laws: 치료법, 사용법, 요법…
-_NOT_A_LAW = re.compile(
-    r"(방|요|용|기|수|어|문|비|편|적|위|불|합|해|치료|사용|처방|진단|검사|측정|계산|산정|투여)법$"
-)
+
+
+# where an abstention was decided: a rule (foreign law, a law or clause not indexed, no hit), the
+# dose/fee/cut-off rule, the answerability model, or verification of what was generated
+AbstainStage = Literal["", "rule", "value", "answerability", "verification"]
 
 
 class Citation(BaseModel):
@@ -75,12 +79,21 @@ class Answer(BaseModel):
     grounded: bool = Field(description="True when every sentence passed verification and cites a clause.")
     abstained: bool
     reason: str = Field(default="", description="Why the service abstained, if it did.")
+    abstain_stage: AbstainStage = Field(
+        default="",
+        description="Where it abstained: rule (foreign law, a law or clause not indexed), value (a dose, fee "
+        "or cut-off that no clause states), answerability (the learned model), verification.",
+    )
     references: list[Citation] = Field(
         default_factory=list, description="When abstaining: the nearest clauses, as 참고, not as an answer."
     )
     removed: list[RemovedSentence] = Field(default_factory=list, description="What verification removed.")
     retrieval: list[Hit]
     generator: str
+    reranker: str = Field(default="none", description="The rerank stage that ordered the context.")
+    answerable: float | None = Field(
+        default=None, description="The answerability model's probability that the sources answer it."
+    )
     redacted: dict[str, int] = Field(
         default_factory=dict, description="Identifiers removed from the question."
     )
@@ -97,6 +110,13 @@ class Answerer:
     searcher: Searcher
     settings: AnswerSettings
     chat: ChatModel | None = None
+    answerability: AnswerabilityModel | None = None  # None: only the rules decide
+
+    @property
+    def min_answerable(self) -> float:
+        if self.settings.min_answerable is not None:
+            return self.settings.min_answerable
+        return self.answerability.threshold if self.answerability else 0.0
 
     @property
     def generator(self) -> str:
@@ -140,14 +160,33 @@ def answer_events(
             }
         )
 
-    hits = search(searcher, text, k=k or settings.k, filters=filters)
+    try:
+        result = search_details(searcher, text, k=k or settings.k, filters=filters, legs=True)
+    except MissingClause as exc:  # '의료법 제999조': say so instead of answering
+        yield "retrieval", []
+        yield "answer", done(_abstain(str(exc), [], [], stage="rule"))
+        return
+    hits = result.hits
     timings["retrieval"] = (time.perf_counter() - started) * 1000
     yield "retrieval", hits
-    refusal = _weak_evidence(answerer, text, hits, filters)
-    if refusal:
-        yield "answer", done(_abstain(refusal, hits, []))
+    stage, why, probability = gate(answerer, text, result)
+    if why:
+        yield (
+            "answer",
+            done(_abstain(why, hits, [], stage=stage, reranker=result.reranker, answerable=probability)),
+        )
         return
     blocks = _context(answerer, hits, filters)
+    kinds = value_kinds(text)
+    if kinds:  # a dose, a fee or a cut-off is answered only from a clause that states one
+        blocks = [b for b in blocks if states(b.clause, kinds, text)]
+        if not blocks:
+            reason = f"the question asks for a {' or '.join(kinds)} value and no retrieved clause states one"
+            abstention = _abstain(
+                reason, hits, [], stage="value", reranker=result.reranker, answerable=probability
+            )
+            yield "answer", done(abstention)
+            return
     t0 = time.perf_counter()
     if answerer.chat is None:
         raw = extractive_answer(text, blocks, searcher.encoder.tokenizer, settings.max_sentences)
@@ -175,7 +214,10 @@ def answer_events(
             if checked.declined or not removed
             else ("no generated sentence was supported by the clauses it cited")
         )
-        yield "answer", done(_abstain(why, hits, removed))
+        abstention = _abstain(
+            why, hits, removed, stage="verification", reranker=result.reranker, answerable=probability
+        )
+        yield "answer", done(abstention)
         return
     by_key = {b.n: b for b in blocks}
     cited = sorted({k for s in checked.sentences for k in s.keys})
@@ -193,12 +235,22 @@ def answer_events(
                 "abstained": False,
                 "removed": removed,
                 "retrieval": hits,
+                "reranker": result.reranker,
+                "answerable": probability,
             }
         ),
     )
 
 
-def _abstain(reason: str, hits: list[Hit], removed: list[RemovedSentence]) -> dict[str, object]:
+def _abstain(
+    reason: str,
+    hits: list[Hit],
+    removed: list[RemovedSentence],
+    *,
+    stage: AbstainStage,
+    reranker: str = "none",
+    answerable: float | None = None,
+) -> dict[str, object]:
     nearest = [
         _citation(ContextBlock(n, h.clause), h.clause.text.split("\n", 1)[0])
         for n, h in enumerate(hits[:3], start=1)
@@ -210,9 +262,12 @@ def _abstain(reason: str, hits: list[Hit], removed: list[RemovedSentence]) -> di
         "grounded": False,
         "abstained": True,
         "reason": reason,
+        "abstain_stage": stage,
         "references": nearest,
         "removed": removed,
         "retrieval": hits,
+        "reranker": reranker,
+        "answerable": answerable,
     }
 
 
@@ -233,54 +288,40 @@ def _citation(block: ContextBlock, quote: str) -> Citation:
     )
 
 
-def evidence_score(answerer: Answerer, question: str, hits: list[Hit]) -> float:
-    """Best question–passage cosine over the hits, plus a little for question terms they share."""
-    if not hits:
-        return 0.0
-    searcher = answerer.searcher
-    query = searcher.queries.get(question)
-    passages = searcher.embedder.embed([passage_text(h.clause) for h in hits], kind="passage")
-    wanted = set(searcher.encoder.tokenizer.analyse(question).morphemes)
-    coverage = max(
-        len(wanted & set(searcher.encoder.tokenizer.analyse(passage_text(h.clause)).morphemes))
-        / max(len(wanted), 1)
-        for h in hits
-    )
-    return float(np.max(passages @ query)) + answerer.settings.coverage_weight * coverage
-
-
-def _weak_evidence(
-    answerer: Answerer, question: str, hits: list[Hit], filters: SearchFilters | None = None
-) -> str:
-    """Why the evidence cannot carry an answer, or '' when it can."""
-    if not hits:
-        return "no clause matched the question"
-    for bracketed, plain in _NAMED_LAW.findall(question):
-        name = (bracketed or plain).replace(" ", "")
-        if not bracketed and _NOT_A_LAW.search(name):
+def guideline_editions(records: Iterable[DocumentRecord]) -> set[str]:
+    """The years of the guideline editions indexed (from their labels, dates and titles)."""
+    years: set[str] = set()
+    for record in records:
+        if record.doc_type != "guideline":
             continue
-        known = {r.title.replace(" ", "") for r in answerer.searcher.registry.records().values()}
-        if not any(name in title for title in known):
-            return f"the question is about {bracketed or plain}, which is not in the index"
-    score = evidence_score(answerer, question, hits)
-    agreed = legs_agree(answerer.searcher, question, hits[0], filters)
-    floor = answerer.settings.min_evidence_agreed if agreed else answerer.settings.min_evidence
-    if score < floor:
-        how = "dense and BM25 agree" if agreed else "dense and BM25 disagree on the best clause"
-        return f"the nearest clauses are not close enough (evidence {score:.3f} < {floor}; {how})"
-    return ""
+        years |= set(re.findall(r"(?:19|20)\d{2}", record.title))
+        for version in record.versions:
+            years |= set(re.findall(r"(?:19|20)\d{2}", version.label or ""))
+            years |= {str(d.year) for d in (version.valid_from, version.promulgated) if d}
+    return years
 
 
-def legs_agree(
-    searcher: Searcher, question: str, best: Hit, filters: SearchFilters | None = None, depth: int = 3
-) -> bool:
-    """Do dense and BM25 retrieval, each alone, rank the best fused clause in their top `depth`?
-    Two independent retrievers agreeing is evidence the clause is on topic."""
-    for mode in ("dense", "sparse"):
-        found = search(searcher, question, k=depth, mode=mode, filters=filters)  # type: ignore[arg-type]
-        if best.clause.clause_id not in {h.clause.clause_id for h in found}:
-            return False
-    return True
+def gate(answerer: Answerer, question: str, result: SearchResult) -> tuple[AbstainStage, str, float | None]:
+    """Where and why the sources cannot answer (or '', ''), and the answerability probability."""
+    if not result.hits:
+        return "rule", "no clause matched the question", None
+    searcher = answerer.searcher
+    records = searcher.registry.records().values()
+    indexed = {r.title.replace(" ", "") for r in records} | {
+        r.title.replace(" ", "").removesuffix("시행령").removesuffix("시행규칙") for r in records
+    }
+    ruled = refusal(question, names=searcher.names(), indexed=indexed, editions=guideline_editions(records))
+    if ruled:
+        return "rule", ruled, None
+    if result.only_reference or answerer.answerability is None:
+        return "", "", None  # the clause asked for by name is the answer
+    features = answer_features(question, result.ranked, searcher.encoder.tokenizer)
+    probability = answerer.answerability.probability(features)
+    floor = answerer.min_answerable
+    if probability < floor:
+        why = f"the sources do not seem to answer this (answerability {probability:.2f} < {floor:.2f})"
+        return "answerability", why, probability
+    return "", "", probability
 
 
 def _context(answerer: Answerer, hits: list[Hit], filters: SearchFilters | None) -> list[ContextBlock]:

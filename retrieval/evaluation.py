@@ -27,6 +27,8 @@ class QAItem:
     question: str
     gold: list[dict[str, Any]]
     evidence: str = ""
+    fold: str = ""  # train / val in a training set; empty elsewhere
+    tags: tuple[str, ...] = ()
 
 
 def load_qa(path: Path) -> list[QAItem]:
@@ -43,6 +45,8 @@ def load_qa(path: Path) -> list[QAItem]:
                     row["question"],
                     list(row.get("gold") or []),
                     row.get("evidence", ""),
+                    str(row.get("fold") or ""),
+                    tuple(row.get("tags") or ()),
                 )
             )
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
@@ -141,10 +145,16 @@ def evaluate_answers(
     """
     sentences = cited = citations = correct = 0
     abstained: dict[str, bool] = {}
+    decided: dict[str, tuple[bool, float | None]] = {}  # abstained before the model's say, P(answerable)
     wrong: list[str] = []
     for item in items:
         result = run(item.question)
         abstained[item.id] = bool(result.abstained)
+        stage = getattr(result, "abstain_stage", "")
+        decided[item.id] = (
+            bool(result.abstained) and stage != "answerability",
+            getattr(result, "answerable", None),
+        )
         sentences += len(result.sentences)
         cited += sum(1 for s in result.sentences if s.citations)
         if not item.gold or result.abstained:
@@ -169,4 +179,28 @@ def evaluate_answers(
         "n_citations": citations,
         "wrong_citations": wrong,
         "abstained": sorted(k for k, v in abstained.items() if v),
+        "curve": abstention_curve(decided, set(unanswerable)),
     }
+
+
+THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def abstention_curve(
+    decided: dict[str, tuple[bool, float | None]], unanswerable: set[str]
+) -> list[dict[str, float]]:
+    """Abstention on unanswerable and false abstention on answerable items had the answerability
+    threshold been t, for each t; rules and verification are taken to decide as they did."""
+    rows = []
+    for t in THRESHOLDS:
+        refuse = {i: ruled or (p is not None and p < t) for i, (ruled, p) in decided.items()}
+        unans = [refuse[i] for i in refuse if i in unanswerable]
+        ans = [refuse[i] for i in refuse if i not in unanswerable]
+        rows.append(
+            {
+                "threshold": t,
+                "abstain_rate": round(sum(unans) / len(unans), 4) if unans else 0.0,
+                "false_abstain_rate": round(sum(ans) / len(ans), 4) if ans else 0.0,
+            }
+        )
+    return rows

@@ -101,8 +101,9 @@ def extractive_answer(
     wording, and each carries its block key.
     """
     wanted = set(tokenizer.analyse(question).morphemes)
+    leading = next((b for b in blocks if not b.related), None)
     if not wanted:
-        return NO_ANSWER
+        return _lead(leading)
     quantity = bool(_ASKS_QUANTITY.search(question))
     scored: list[tuple[float, int, int, str]] = []
     for rank, block in enumerate(blocks):
@@ -114,8 +115,8 @@ def extractive_answer(
             score = overlap + (0.15 if quantity and _HAS_NUMBER.search(span) else 0.0)
             score -= RANK_PENALTY * rank + (0.1 if block.related else 0.0)
             scored.append((score, rank, order, f"{_sentence(span)} [{block.n}]"))
-    if not scored:
-        return NO_ANSWER
+    if not scored:  # a lay question shares no term with the clause: the reranker's best clause leads
+        return _lead(leading)
     top = max(s for s, *_ in scored)
     chosen = sorted((s for s in scored if s[0] >= 0.6 * top), key=lambda s: -s[0])[:max_sentences]
     # a span that announces its items ("다음 각 호의 기간") is useless without the matching item
@@ -125,6 +126,15 @@ def extractive_answer(
             if items and not any(i in chosen for i in items):
                 chosen.append(max(items, key=lambda s: s[0]))
     return "\n".join(text for *_, text in sorted(chosen, key=lambda s: (s[1], s[2])))
+
+
+def _lead(block: ContextBlock | None) -> str:
+    """The first sentence of the best-ranked clause, or the phrase that says there is none."""
+    spans = clause_spans(block.clause.text) if block else []
+    if not block or not spans:
+        return NO_ANSWER
+    lead = spans[:2] if ("각 호" in spans[0] or "각 목" in spans[0]) else spans[:1]
+    return "\n".join(f"{_sentence(span)} [{block.n}]" for span in lead)
 
 
 def _sentence(span: str) -> str:

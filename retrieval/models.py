@@ -148,6 +148,9 @@ class SearchFilters(BaseModel):
     level: str | None = Field(default=None, description="법률 / 시행령 / 시행규칙.")
     doc_type: DocType | None = Field(default=None, description="statute or guideline.")
     doc_id: str | None = Field(default=None, description="One document only.")
+    article: str | None = Field(
+        default=None, description="One article only, e.g. '제22조' (with `doc_id`, a clause lookup)."
+    )
     as_of: date | None = Field(
         default=None,
         description="Search the versions in force on this date (superseded ones included) instead "
@@ -156,12 +159,28 @@ class SearchFilters(BaseModel):
     include_supplementary: bool = Field(default=False, description="Include 부칙 clauses.")
 
 
+class Signals(BaseModel):
+    """What first-stage retrieval knows about a candidate: the reranker's raw material."""
+
+    fused: float = Field(description="Fused (RRF/DBSF) score; 0 for a clause added by reference lookup.")
+    fused_rank: int = Field(description="Rank after fusion, 1-based.")
+    legs: dict[str, float] = Field(
+        default_factory=dict, description="Exact score on each named vector (dense, sparse, …)."
+    )
+    named: float = Field(
+        default=0.0, description="1: the question names this clause; 0.5: it names its article."
+    )
+    named_law: bool = Field(default=False, description="The question names this clause's law.")
+    named_level: bool = Field(default=False, description="…and the level (시행령/시행규칙) it names.")
+
+
 class Hit(BaseModel):
-    """A clause returned by search, with the score the fusion gave it."""
+    """A clause returned by search, with the score of the stage that ordered it."""
 
     clause: Clause
     score: float
     rank: int
+    signals: Signals | None = Field(default=None, description="First-stage signals (internal).")
 
 
 def passage_text(clause: Clause) -> str:

@@ -11,10 +11,13 @@ import json
 from pathlib import Path
 
 from retrieval.answer import Answerer
+from retrieval.answerability import AnswerabilityModel
 from retrieval.embeddings import Embedder, build_embedder
 from retrieval.errors import ConfigurationError
 from retrieval.index import Index, open_index
 from retrieval.index.schema import SCHEMA_VERSION
+from retrieval.lookup import load_law_aliases
+from retrieval.rerank import Reranker, build_reranker
 from retrieval.search import Searcher
 from retrieval.settings import Settings
 from retrieval.sparse import SparseEncoder
@@ -42,6 +45,7 @@ def index_meta(settings: Settings, embedder: Embedder) -> dict[str, object]:
         "sparse_variant": settings.text.sparse_variant,
         "cited_context": settings.index.cited_context,
         "bm25": [settings.text.bm25_k1, settings.text.bm25_b, settings.text.bm25_avg_len],
+        "bm25_morph_avg_len": settings.text.bm25_morph_avg_len,
     }
 
 
@@ -68,12 +72,29 @@ def open_for_writing(settings: Settings, embedder: Embedder) -> Index:
     return open_index(settings, dim=embedder.dim, create=True)
 
 
-def build_searcher(settings: Settings, *, embedder: Embedder | None = None) -> Searcher:
+def build_searcher(
+    settings: Settings, *, embedder: Embedder | None = None, reranker: Reranker | None = None
+) -> Searcher:
+    """The searcher with its reranker (`settings.rerank`); the llm reranker uses the answer model."""
     embedder = embedder or build_dense(settings)
+    if reranker is None:
+        from retrieval.generators import build_chat_model
+
+        chat = build_chat_model(settings.llm) if settings.rerank.backend == "llm" else None
+        reranker = build_reranker(settings.rerank, chat)
     # check before opening: a refused Edge shard left open stays locked for this process
     check_meta(settings, embedder, write=False)
     index = open_index(settings)
-    return Searcher(index, embedder, build_encoder(settings), settings.index, settings.max_question_chars)
+    return Searcher(
+        index,
+        embedder,
+        build_encoder(settings),
+        settings.index,
+        settings.max_question_chars,
+        reranker=reranker,
+        rerank_depth=settings.rerank.candidates,
+        law_aliases=load_law_aliases(settings.text.law_aliases),
+    )
 
 
 def build_answerer(settings: Settings, searcher: Searcher | None = None) -> Answerer:
@@ -81,4 +102,6 @@ def build_answerer(settings: Settings, searcher: Searcher | None = None) -> Answ
     from retrieval.generators import build_chat_model
 
     chat = build_chat_model(settings.llm)
-    return Answerer(searcher or build_searcher(settings), settings.answer, chat)
+    path = settings.answer.answerability_model
+    model = AnswerabilityModel.load(path) if path and str(path) else None
+    return Answerer(searcher or build_searcher(settings), settings.answer, chat, model)

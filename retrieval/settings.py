@@ -30,6 +30,10 @@ class TextSettings(BaseModel):
         default=CORPORA_DIR / "synonyms" / "lay_terms.tsv",
         description="Lay-term thesaurus (lay<TAB>legal...) used to expand sparse queries; empty to disable.",
     )
+    law_aliases: Path | None = Field(
+        default=CORPORA_DIR / "law_aliases.tsv",
+        description="Short names of laws (응급의료법, 감염병예방법), to read clause references in questions.",
+    )
     sparse_variant: SparseVariant = Field(
         default="bigram",
         description="Sparse terms: Kiwi morphemes, morphemes plus re-joined compounds, character "
@@ -39,6 +43,9 @@ class TextSettings(BaseModel):
     bm25_b: float = Field(default=0.75, description="BM25 document-length normalisation.")
     bm25_avg_len: float = Field(
         default=120.0, description="Average document length in terms, used for length normalisation."
+    )
+    bm25_morph_avg_len: float = Field(
+        default=45.0, description="The same for the Kiwi-morpheme vector (`sparse_morph`)."
     )
 
 
@@ -108,6 +115,56 @@ class IndexSettings(BaseModel):
         "영 제N조) to its article context; recorded in the index, changing it means re-ingesting.",
     )
     prefetch: int = Field(default=50, ge=1, description="Candidates per prefetch before fusion.")
+    morph_weight: float = Field(
+        default=0.5,
+        ge=0,
+        description="RRF weight of BM25 over Kiwi morphemes (`sparse_morph`) as a fifth prefetch (0.5 "
+        "chosen on the training fold: docs/rerank.md); 0 leaves it out of fusion (the learned "
+        "reranker still reads its scores).",
+    )
+
+
+class RerankSettings(BaseModel):
+    """The stage after fusion that orders the top candidates (`retrieval/rerank/`)."""
+
+    backend: Literal["learned", "cross-encoder", "http", "llm", "none"] = Field(
+        default="learned",
+        description="learned (offline LightGBM ranker shipped in corpora/models), cross-encoder "
+        "(sentence-transformers CrossEncoder), http (a /rerank server: TEI, Infinity, Jina, Cohere, vLLM), "
+        "llm (relevance judged by the answer model), or none (the fused order).",
+    )
+    candidates: int = Field(
+        default=40, ge=1, le=200, description="Fused candidates the reranker orders (the top k come back)."
+    )
+    learned_model: Path = Field(
+        default=CORPORA_DIR / "models" / "reranker.json",
+        description="Model file of the learned reranker (`kmed rerank train` writes one).",
+    )
+    model: str = Field(
+        default="BAAI/bge-reranker-v2-m3",
+        description="cross-encoder: a sentence-transformers model name (from your own mirror) or a "
+        "local folder; http: the model name sent to the server, if it wants one.",
+    )
+    device: str = Field(default="cpu", description="torch device of the cross-encoder.")
+    batch_size: int = Field(default=16, ge=1, description="Pairs per cross-encoder call.")
+    max_length: int = Field(
+        default=512, ge=16, description="Tokens of question + clause the cross-encoder reads."
+    )
+    url: str | None = Field(
+        default=None,
+        description="http: the rerank endpoint, e.g. http://tei:8080/rerank (TEI) or "
+        "http://infinity:7997/rerank, https://api.jina.ai/v1/rerank.",
+    )
+    api_key: str | None = Field(default=None, description="http: bearer token for the rerank server.")
+    protocol: Literal["tei", "cohere"] = Field(
+        default="cohere",
+        description="http request shape: tei ({query, texts} → [{index, score}]) or cohere "
+        "({model, query, documents} → {results: [{index, relevance_score}]}, also Jina, Infinity, vLLM).",
+    )
+    timeout: float = Field(default=10.0, gt=0, description="http: seconds to wait for the rerank server.")
+    llm_depth: int = Field(
+        default=10, ge=1, le=40, description="llm: how many of the top candidates the model judges."
+    )
 
 
 class PdfSettings(BaseModel):
@@ -178,17 +235,18 @@ class AnswerSettings(BaseModel):
     related: int = Field(
         default=3, ge=0, description="Clauses a context clause delegates to or cites, added to the context."
     )
-    min_evidence: float = Field(
-        default=0.9025,
-        description="Abstain below this evidence score (best question–passage cosine plus "
-        "coverage_weight × share of question terms in the passage) when dense and BM25 retrieval "
-        "disagree on the best clause; tuned on the dev set.",
+    answerability_model: Path | None = Field(
+        default=CORPORA_DIR / "models" / "answerability.json",
+        description="The learned answerability model (`kmed rerank train` writes one); empty: only the "
+        "rules abstain (foreign law, laws not indexed, a dose/fee/cut-off no clause states).",
     )
-    min_evidence_agreed: float = Field(
-        default=0.85,
-        description="The lower bar when dense and BM25 both rank the best hybrid clause in their top 3.",
+    min_answerable: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Abstain when the answerability probability is below this; unset: the threshold "
+        "shipped with the model, chosen on its training folds (the trade-off: docs/answering.md).",
     )
-    coverage_weight: float = Field(default=0.05, ge=0, description="Weight of term coverage in evidence.")
     min_term_support: float = Field(
         default=0.5,
         ge=0,
@@ -232,6 +290,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     index: IndexSettings = Field(default_factory=IndexSettings)
     pdf: PdfSettings = Field(default_factory=PdfSettings)
+    rerank: RerankSettings = Field(default_factory=RerankSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     lawgo: LawGoSettings = Field(default_factory=LawGoSettings)

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from retrieval.settings import SparseVariant, TextSettings
 from retrieval.text import Analysis, KoreanTokenizer
@@ -22,6 +23,21 @@ from retrieval.text import Analysis, KoreanTokenizer
 class SparseVector:
     indices: list[int]
     values: list[float]
+
+
+class UnitVectors(NamedTuple):
+    """A unit's sparse vectors: its own terms, its terms within its article, its Kiwi morphemes."""
+
+    own: list[SparseVector]
+    in_context: list[SparseVector]
+    morph: list[SparseVector]
+
+
+class QueryTerms(NamedTuple):
+    """A question's sparse queries, from one Kiwi analysis: the configured terms and morphemes."""
+
+    sparse: SparseVector
+    morph: SparseVector
 
 
 def term_index(term: str) -> int:
@@ -55,6 +71,7 @@ class SparseEncoder:
         self.tokenizer = tokenizer
         self.variant: SparseVariant = settings.sparse_variant
         self.k1, self.b, self.avg_len = settings.bm25_k1, settings.bm25_b, settings.bm25_avg_len
+        self.morph_avg_len = settings.bm25_morph_avg_len
         self.synonyms = synonyms if synonyms is not None else load_synonyms(settings.synonyms)
         self.expansion_weight = expansion_weight
 
@@ -64,10 +81,9 @@ class SparseEncoder:
     def encode_documents(self, texts: Sequence[str]) -> list[SparseVector]:
         return [self._document(self.terms(a)) for a in self.tokenizer.analyse_many(texts)]
 
-    def encode_in_context(
-        self, texts: Sequence[str], contexts: Sequence[str]
-    ) -> tuple[list[SparseVector], ...]:
-        """Each text alone, and each text together with its context (e.g. a 항 within its 조).
+    def encode_in_context(self, texts: Sequence[str], contexts: Sequence[str]) -> UnitVectors:
+        """Each text alone, each text together with its context (e.g. a 항 within its 조), and
+        each text's Kiwi morphemes.
 
         The text's terms count in both, so paragraphs of one article do not tie on the
         contextual vector: the one whose own words match ranks first. Each string is
@@ -77,14 +93,15 @@ class SparseEncoder:
         analyses = list(self.tokenizer.analyse_many([*texts, *unique]))
         own = [self.terms(a) for a in analyses[: len(texts)]]
         around = dict(zip(unique, (self.terms(a) for a in analyses[len(texts) :]), strict=True))
-        return (
+        return UnitVectors(
             [self._document(terms) for terms in own],
             [self._document(terms + around[ctx]) for terms, ctx in zip(own, contexts, strict=True)],
+            [self._document(a.terms("morph"), self.morph_avg_len) for a in analyses[: len(texts)]],
         )
 
-    def _document(self, terms: list[str]) -> SparseVector:
+    def _document(self, terms: list[str], avg_len: float | None = None) -> SparseVector:
         counts = Counter(terms)
-        norm = self.k1 * (1 - self.b + self.b * len(terms) / self.avg_len)
+        norm = self.k1 * (1 - self.b + self.b * len(terms) / (avg_len or self.avg_len))
         weights: dict[int, float] = {}
         for term, tf in counts.items():
             idx = term_index(term)
@@ -92,13 +109,22 @@ class SparseEncoder:
         return SparseVector(list(weights), list(weights.values()))
 
     def encode_query(self, text: str) -> SparseVector:
-        weights: dict[int, float] = {term_index(t): 1.0 for t in self.terms(self.tokenizer.analyse(text))}
+        return self.encode_question(text).sparse
+
+    def encode_question(self, text: str) -> QueryTerms:
+        """The question's terms weigh 1, the legal terms its lay wording adds `expansion_weight`."""
+        analyses = [self.tokenizer.analyse(text)]
         expansions = self.expansions(text)
         if expansions:
-            for analysis in self.tokenizer.analyse_many(expansions):
-                for term in self.terms(analysis):
-                    weights.setdefault(term_index(term), self.expansion_weight)
-        return SparseVector(list(weights), list(weights.values()))
+            analyses += list(self.tokenizer.analyse_many(expansions))
+        vectors = []
+        for terms_of in (self.terms, lambda a: a.terms("morph")):
+            weights: dict[int, float] = {}
+            for n, analysis in enumerate(analyses):
+                for term in terms_of(analysis):
+                    weights.setdefault(term_index(term), 1.0 if n == 0 else self.expansion_weight)
+            vectors.append(SparseVector(list(weights), list(weights.values())))
+        return QueryTerms(*vectors)
 
     def expansions(self, text: str) -> list[str]:
         """The legal terms that the question's lay wording adds to its sparse query."""

@@ -11,12 +11,21 @@ from fastapi.responses import JSONResponse
 
 from retrieval.errors import IndexUnavailable
 from retrieval.models import SearchFilters
-from retrieval.search import MAX_K, Searcher, get_clause, search
-from service.schemas import ClauseDetail, ErrorOut, Health, HitOut, Readiness, SearchResponse
+from retrieval.search import MAX_K, Searcher, get_clause, lookup, search_details
+from service.schemas import (
+    ClauseDetail,
+    ErrorOut,
+    Health,
+    HitOut,
+    LookupOut,
+    LookupResponse,
+    Readiness,
+    SearchResponse,
+)
 
 router = APIRouter()
 ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorOut, "description": "No such clause."},
+    404: {"model": ErrorOut, "description": "No such clause (or the law is not indexed)."},
     422: {"model": ErrorOut, "description": "Empty or too long question, or bad parameter."},
     503: {"model": ErrorOut, "description": "No index yet (run `kmed ingest`) or the index is unavailable."},
 }
@@ -47,9 +56,13 @@ def search_clauses(
         Query(description="Search the versions in force on this date instead of the current ones."),
     ] = None,
 ) -> SearchResponse:
-    """조항 검색: the k best statute clauses or guideline chunks for a Korean question, each cited."""
+    """조항 검색: the k best statute clauses or guideline chunks for a Korean question, each cited.
+
+    Hybrid results are reordered by the rerank stage (`reranker` says which one); a question
+    that names a clause (`의료법 제22조제2항에 따르면…`) has it among the candidates, first when
+    the question is only the reference, and a 404 when the law has no such clause."""
     started = time.perf_counter()
-    hits = search(
+    result = search_details(
         searcher,
         q,
         k=k,
@@ -60,9 +73,31 @@ def search_clauses(
         query=q,
         mode=mode,
         k=k,
-        hits=[HitOut.of(h) for h in hits],
+        reranker=result.reranker,
+        references=[r.label for r in result.references],
+        hits=[HitOut.of(h) for h in result.hits],
         took_ms=(time.perf_counter() - started) * 1000,
     )
+
+
+@router.get("/v1/clauses/lookup", response_model=LookupResponse, responses=ERRORS, tags=["search"])
+def lookup_clause(
+    searcher: SearcherDep,
+    ref: Annotated[
+        str,
+        Query(
+            description="조문 인용: 의료법 제22조제2항, 「약사법」 시행규칙 제15조, 응급의료법 제2조.",
+            examples=["의료법 제22조제2항"],
+        ),
+    ],
+    as_of: Annotated[
+        date | None, Query(description="The clause as in force on this date (default: current).")
+    ] = None,
+) -> LookupResponse:
+    """조문 조회: the clause a citation names (every 항 of a named article), with the named 호/목;
+    404 with 「…에는 제N조가 없습니다」 when the indexed law has no such clause."""
+    found = lookup(searcher, ref, as_of=as_of)
+    return LookupResponse(ref=ref, found=[LookupOut.of(r) for r in found])
 
 
 @router.get("/v1/clauses/{clause_id}", response_model=ClauseDetail, responses=ERRORS, tags=["search"])

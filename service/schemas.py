@@ -8,6 +8,7 @@ from typing import Self
 from pydantic import BaseModel, Field
 
 from retrieval.citations import law_go_kr_url
+from retrieval.lookup import Resolved
 from retrieval.models import Box, Clause, Hit, Item, Recommendation, Reference
 
 
@@ -62,7 +63,9 @@ class ClauseDetail(ClauseOut):
 class HitOut(BaseModel):
     rank: int = Field(examples=[1])
     score: float = Field(
-        description="Fused score (RRF or DBSF) or the single mode's score.", examples=[0.032]
+        description="Score of the stage that ordered the hits: the reranker's (see `reranker`), else the "
+        "fused (RRF or DBSF) or the single mode's score.",
+        examples=[0.032],
     )
     clause: ClauseOut
 
@@ -75,8 +78,40 @@ class SearchResponse(BaseModel):
     query: str = Field(examples=["처방전 대리수령 신청서는 얼마나 보관해야 하나요?"])
     mode: str = Field(examples=["hybrid"])
     k: int = Field(examples=[5])
+    reranker: str = Field(
+        description="The stage that ordered the hits: learned, cross-encoder:…, http:…, llm:…, or none "
+        "(dense and sparse modes are never reranked; 'none (… failed)' when a reranker was down).",
+        examples=["learned"],
+    )
+    references: list[str] = Field(
+        default_factory=list,
+        description="Clauses the question names, as resolved (e.g. '의료법 제22조제2항').",
+        examples=[[]],
+    )
     hits: list[HitOut] = Field(description="Best clauses first; empty when nothing matched.")
     took_ms: float = Field(examples=[35.2])
+
+
+class LookupOut(BaseModel):
+    reference: str = Field(description="The citation as resolved.", examples=["의료법 제22조제2항"])
+    item: str | None = Field(description="The 호 it names, if any.", examples=[None])
+    subitem: str | None = Field(description="The 목 it names, if any.", examples=[None])
+    clauses: list[ClauseDetail] = Field(description="The named 항, or every 항 of a named article.")
+
+    @classmethod
+    def of(cls, resolved: Resolved) -> LookupOut:
+        ref = resolved.reference
+        return cls(
+            reference=ref.label,
+            item=ref.item,
+            subitem=ref.subitem,
+            clauses=[ClauseDetail.of(c) for c in resolved.clauses],
+        )
+
+
+class LookupResponse(BaseModel):
+    ref: str = Field(examples=["의료법 제22조제2항"])
+    found: list[LookupOut]
 
 
 class Health(BaseModel):

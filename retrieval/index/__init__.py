@@ -2,7 +2,7 @@
 
 `open_index(settings)` returns an `EdgeIndex` (Qdrant Edge, in-process, the default) or a
 `ServerIndex` (qdrant-client: a server, a cluster, or local mode) behind the same methods:
-upsert, delete, query(QueryPlan), retrieve, scroll, count, optimize, flush, close.
+upsert, delete, query(QueryPlan), score_points, retrieve, scroll, count, optimize, flush, close.
 """
 
 from __future__ import annotations
@@ -23,6 +23,10 @@ class Index(Protocol):
     def upsert(self, points: Sequence[IndexPoint]) -> None: ...
     def delete(self, ids: Sequence[str]) -> None: ...
     def query(self, plan: QueryPlan) -> list[tuple[dict[str, Any], float]]: ...
+    def score_points(self, plan: QueryPlan, ids: Sequence[str]) -> dict[str, dict[str, float]]:
+        """Exact scores of the given points on every vector the plan can query, by vector name."""
+        ...
+
     def retrieve(self, ids: Sequence[str]) -> list[dict[str, Any]]: ...
     def scroll(
         self,

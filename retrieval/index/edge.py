@@ -26,6 +26,7 @@ from retrieval.index.schema import (
     filter_conditions,
     plan_legs,
     point_vectors,
+    scoring_legs,
     scroll_conditions,
 )
 from retrieval.models import SearchFilters
@@ -132,6 +133,27 @@ class EdgeIndex:
                 with_payload=True,
             )
         return [(p.payload or {}, float(p.score)) for p in self._shard.query(request)]
+
+    def score_points(self, plan: QueryPlan, ids: Sequence[str]) -> dict[str, dict[str, float]]:
+        """Each candidate's exact score on every vector (one batch; a point a leg cannot score,
+        such as a 부칙 without dense vectors, is absent from that leg)."""
+        legs = scoring_legs(plan)
+        if not ids or not legs:
+            return {}
+        flt = qe.Filter(must=[qe.HasIdCondition(set(ids))])
+        batch = qe.QueryBatchRequest(
+            [
+                qe.QueryRequest(
+                    limit=len(ids), query=qe.Query.Nearest(_vector(leg.vector), using=leg.using), filter=flt
+                )
+                for leg in legs
+            ]
+        )
+        found = self._shard.query_batch(batch)
+        return {
+            leg.using: {str(p.id): float(p.score) for p in points}
+            for leg, points in zip(legs, found, strict=True)
+        }
 
     def retrieve(self, ids: Sequence[str]) -> list[dict[str, Any]]:
         # qdrant-edge-py 0.9 requires with_vector although its stub gives it a default

@@ -22,11 +22,24 @@ SPARSE = "sparse"
 # own words miss the question is still found through its article.
 DENSE_ARTICLE = "dense_article"
 SPARSE_ARTICLE = "sparse_article"
+# BM25 over Kiwi content morphemes of the unit's own text, beside the bigram BM25 of `sparse`:
+# the two miss different questions. A reranker feature, and a fusion leg when weighted.
+SPARSE_MORPH = "sparse_morph"
 DENSE_VECTORS = (DENSE, DENSE_ARTICLE)
-SPARSE_VECTORS = (SPARSE, SPARSE_ARTICLE)
-SCHEMA_VERSION = 3
+SPARSE_VECTORS = (SPARSE, SPARSE_ARTICLE, SPARSE_MORPH)
+SCHEMA_VERSION = 4
 # payload keys that filters use; a server gets a payload index on each
-KEYWORD_FIELDS = ("clause_id", "doc_id", "doc_type", "act", "law", "level", "version_key", "record")
+KEYWORD_FIELDS = (
+    "clause_id",
+    "doc_id",
+    "doc_type",
+    "act",
+    "law",
+    "level",
+    "article",
+    "version_key",
+    "record",
+)
 BOOL_FIELDS = ("supplementary",)
 
 
@@ -38,6 +51,7 @@ class IndexPoint:
     payload: dict[str, Any]
     dense_article: list[float] | None
     sparse_article: SparseVector | None
+    sparse_morph: SparseVector | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +69,8 @@ class QueryPlan:
     article_weights: tuple[float, float] | None = None  # dense_article, sparse_article; None: unused
     prefetch: int = 50
     versions: tuple[str, ...] | None = None  # document versions to search (registry); None: all
+    morph: SparseVector | None = None  # the question's Kiwi-morpheme terms (`sparse_morph`)
+    morph_weight: float = 0.0  # its weight as a fusion leg; 0: scored for reranking only
 
 
 def clause_payload(clause: Clause, *, content_hash: str) -> dict[str, Any]:
@@ -77,6 +93,7 @@ def make_point(
     *,
     dense_article: list[float] | None = None,
     sparse_article: SparseVector | None = None,
+    sparse_morph: SparseVector | None = None,
 ) -> IndexPoint:
     """A point; without article vectors the clause stands for its own article.
 
@@ -89,6 +106,7 @@ def make_point(
         clause_payload(clause, content_hash=content_hash),
         dense_article if dense_article is not None else dense,
         sparse_article if sparse_article is not None else sparse,
+        sparse_morph,
     )
 
 
@@ -117,6 +135,7 @@ def point_vectors(point: IndexPoint) -> dict[str, list[float] | SparseVector]:
         SPARSE: point.sparse,
         DENSE_ARTICLE: point.dense_article,
         SPARSE_ARTICLE: point.sparse_article,
+        SPARSE_MORPH: point.sparse_morph,
     }
     return {name: v for name, v in vectors.items() if v is not None}
 
@@ -134,6 +153,21 @@ def plan_legs(plan: QueryPlan) -> list[Leg]:
             legs.append(Leg(DENSE_ARTICLE, plan.dense, plan.article_weights[0]))
         if sparse is not None:
             legs.append(Leg(SPARSE_ARTICLE, sparse, plan.article_weights[1]))
+    morph = plan.morph if plan.morph is not None and plan.morph.indices else None
+    if plan.mode == "hybrid" and plan.morph_weight > 0 and morph is not None:
+        legs.append(Leg(SPARSE_MORPH, morph, plan.morph_weight))
+    return legs
+
+
+def scoring_legs(plan: QueryPlan) -> list[Leg]:
+    """Every vector a candidate can be scored on, whatever the fusion weights (reranker features)."""
+    legs: list[Leg] = []
+    if plan.dense is not None:
+        legs += [Leg(DENSE, plan.dense, 1.0), Leg(DENSE_ARTICLE, plan.dense, 1.0)]
+    if plan.sparse is not None and plan.sparse.indices:
+        legs += [Leg(SPARSE, plan.sparse, 1.0), Leg(SPARSE_ARTICLE, plan.sparse, 1.0)]
+    if plan.morph is not None and plan.morph.indices:
+        legs.append(Leg(SPARSE_MORPH, plan.morph, 1.0))
     return legs
 
 
@@ -201,6 +235,7 @@ def filter_conditions(
             ("level", filters.level),
             ("doc_type", filters.doc_type),
             ("doc_id", filters.doc_id),
+            ("article", filters.article),
         )
         if value
     ]

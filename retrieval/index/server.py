@@ -25,6 +25,7 @@ from retrieval.index.schema import (
     filter_conditions,
     plan_legs,
     point_vectors,
+    scoring_legs,
     scroll_conditions,
 )
 from retrieval.models import SearchFilters
@@ -151,6 +152,22 @@ class ServerIndex:
             self.collection, query_filter=flt, limit=plan.limit, with_payload=True, **kwargs
         )
         return [(p.payload or {}, float(p.score)) for p in result.points]
+
+    def score_points(self, plan: QueryPlan, ids: Sequence[str]) -> dict[str, dict[str, float]]:
+        """Each candidate's exact score on every vector, in one batch request."""
+        legs = scoring_legs(plan)
+        if not ids or not legs:
+            return {}
+        flt = models.Filter(must=[models.HasIdCondition(has_id=list(ids))])
+        requests = [
+            models.QueryRequest(query=_vector(leg.vector), using=leg.using, filter=flt, limit=len(ids))
+            for leg in legs
+        ]
+        found = self._client.query_batch_points(self.collection, requests=requests)
+        return {
+            leg.using: {str(p.id): float(p.score) for p in response.points}
+            for leg, response in zip(legs, found, strict=True)
+        }
 
     def retrieve(self, ids: Sequence[str]) -> list[dict[str, Any]]:
         return [

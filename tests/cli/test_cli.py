@@ -64,11 +64,35 @@ def test_eval_json_shape(data_dir: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)
-    assert set(body) == {"n_answerable", "modes", "misses"}
+    assert set(body) == {"n_answerable", "modes", "misses", "by_type", "rerankers"}
     assert body["n_answerable"] == 2
     assert set(body["modes"]) == {"hybrid", "sparse"}
+    assert body["rerankers"] == {"hybrid": "learned", "sparse": "none"}  # the configured default
     assert set(body["modes"]["hybrid"]) == {"hit@1", "hit@5", "hit@10", "mrr@10"}
     assert body["modes"]["hybrid"]["hit@5"] == 1.0 and body["misses"] == []
+
+
+def test_eval_compares_rerankers_in_one_run(data_dir: Path) -> None:
+    qa = DATA / "statute_sample_qa.jsonl"
+    args = [
+        "eval",
+        str(qa),
+        "--modes",
+        "hybrid,dense",
+        "--rerank",
+        "none,learned",
+        "--data-dir",
+        str(data_dir),
+    ]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert set(body["modes"]) == {"hybrid+none", "hybrid+learned", "dense"}
+    assert body["rerankers"]["hybrid+learned"] == "learned" and body["rerankers"]["dense"] == "none"
+    table = runner.invoke(app, args)
+    assert table.exit_code == 0 and "learned" in table.stdout and "none" in table.stdout
+    bad = runner.invoke(app, ["eval", str(qa), "--rerank", "bm42", "--data-dir", str(data_dir)])
+    assert bad.exit_code == 2 and "--rerank takes" in bad.output
 
 
 def test_eval_table(data_dir: Path) -> None:

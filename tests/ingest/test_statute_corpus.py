@@ -84,8 +84,11 @@ def test_eval_gold_citations_exist_with_their_evidence(statutes: dict[str, Parse
         matched = []
         for gold in question["gold"]:
             cited = (gold["law"], gold["level"], gold["article"])
-            hits = [c for c in clauses
-                    if (c.act, c.level, c.article) == cited and gold.get("paragraph") in (None, c.paragraph)]
+            hits = [
+                c
+                for c in clauses
+                if (c.act, c.level, c.article) == cited and gold.get("paragraph") in (None, c.paragraph)
+            ]
             assert len(hits) == 1, (question["id"], gold)
             matched += hits
         text = " ".join(" ".join(c.text.split()) for c in matched)

@@ -27,9 +27,16 @@ def test_same_clauses_as_markdown(suffix: str) -> None:
     other = parse_statute(DATA / f"statute_sample.{suffix}")
     assert other.format == ("lawjson" if suffix == "json" else "lawxml")
     assert (other.title, other.act, other.level, other.law_id) == (
-        markdown.title, markdown.act, markdown.level, markdown.law_id)
+        markdown.title,
+        markdown.act,
+        markdown.level,
+        markdown.law_id,
+    )
     assert (other.promulgated, other.effective, other.counts) == (
-        markdown.promulgated, markdown.effective, markdown.counts)
+        markdown.promulgated,
+        markdown.effective,
+        markdown.counts,
+    )
     assert comparable(other) == comparable(markdown)
 
 
@@ -37,7 +44,9 @@ def test_article_reference_material_goes_to_notes() -> None:
     law = parse_statute(DATA / "statute_sample.json")
     records = {c.label: c for c in law.clauses}
     assert records["시험보건법 시행규칙 제2조의2제1항"].notes == [
-        "<개정 2022. 3. 4.>", "[본조신설 2020. 1. 10.]"]
+        "<개정 2022. 3. 4.>",
+        "[본조신설 2020. 1. 10.]",
+    ]
     assert records["시험보건법 시행규칙 제4조"].notes == ["[제목개정 2022. 3. 4.]"]
 
 

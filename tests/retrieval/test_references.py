@@ -14,10 +14,21 @@ DECREE = "의료법 시행규칙"
 DECREE_ALIASES = law_aliases("의료법", "시행규칙", [])
 
 
-def refs(text: str, *, law: str = DECREE, article: str | None = "제11조의2", paragraph: str | None = "제2항",
-         aliases: dict[str, str] | None = None) -> list[tuple[str, str, str | None, str | None]]:
-    found = extract_references(text, law=law, aliases=DECREE_ALIASES if aliases is None else aliases,
-                               article=article, paragraph=paragraph)
+def refs(
+    text: str,
+    *,
+    law: str = DECREE,
+    article: str | None = "제11조의2",
+    paragraph: str | None = "제2항",
+    aliases: dict[str, str] | None = None,
+) -> list[tuple[str, str, str | None, str | None]]:
+    found = extract_references(
+        text,
+        law=law,
+        aliases=DECREE_ALIASES if aliases is None else aliases,
+        article=article,
+        paragraph=paragraph,
+    )
     return [(r.law, r.article, r.paragraph, r.item) for r in found]
 
 
@@ -30,22 +41,35 @@ def refs(text: str, *, law: str = DECREE, article: str | None = "제11조의2", 
         ("영 제8조에 따른", [("의료법 시행령", "제8조", None, None)]),
         ("「간호법」 제12조의 업무", [("간호법", "제12조", None, None)]),
         ("「의료법 시행령」 제5조", [("의료법 시행령", "제5조", None, None)]),
-        ("「약사법」 제23조 및 같은 법 시행규칙 제15조", [("약사법", "제23조", None, None),
-                                                ("약사법 시행규칙", "제15조", None, None)]),
+        (
+            "「약사법」 제23조 및 같은 법 시행규칙 제15조",
+            [("약사법", "제23조", None, None), ("약사법 시행규칙", "제15조", None, None)],
+        ),
         ("「약사법」에 따라 개설등록된 약국 및 같은 법 제91조", [("약사법", "제91조", None, None)]),
         ("제1항에 따라 제출받은", [(DECREE, "제11조의2", "제1항", None)]),
-        ("제17조제1항 또는 같은 조 제4항",
-         [(DECREE, "제17조", "제1항", None), (DECREE, "제17조", "제4항", None)]),
-        ("제3조제1항제1호 및 같은 항 제2호",
-         [(DECREE, "제3조", "제1항", "제1호"), (DECREE, "제3조", "제1항", "제2호")]),
-        ("「의료법」 제22조제1항 및 제2항",
-         [("의료법", "제22조", "제1항", None), ("의료법", "제22조", "제2항", None)]),
-        ("제1항부터 제3항까지",
-         [(DECREE, "제11조의2", "제1항", None), (DECREE, "제11조의2", "제3항", None)]),
+        (
+            "제17조제1항 또는 같은 조 제4항",
+            [(DECREE, "제17조", "제1항", None), (DECREE, "제17조", "제4항", None)],
+        ),
+        (
+            "제3조제1항제1호 및 같은 항 제2호",
+            [(DECREE, "제3조", "제1항", "제1호"), (DECREE, "제3조", "제1항", "제2호")],
+        ),
+        (
+            "「의료법」 제22조제1항 및 제2항",
+            [("의료법", "제22조", "제1항", None), ("의료법", "제22조", "제2항", None)],
+        ),
+        ("제1항부터 제3항까지", [(DECREE, "제11조의2", "제1항", None), (DECREE, "제11조의2", "제3항", None)]),
         ("공단이 법 제96조에 따라", [("의료법", "제96조", None, None)]),
         ("이 규칙 제3조", [(DECREE, "제3조", None, None)]),
-        ("「형법」 중 제233조, 제234조(제233조의 죄만 해당한다. 이하 같다), 제235조",
-         [("형법", "제233조", None, None), ("형법", "제234조", None, None), ("형법", "제235조", None, None)]),
+        (
+            "「형법」 중 제233조, 제234조(제233조의 죄만 해당한다. 이하 같다), 제235조",
+            [
+                ("형법", "제233조", None, None),
+                ("형법", "제234조", None, None),
+                ("형법", "제235조", None, None),
+            ],
+        ),
         ("별지 제8호서식의 신청서", []),
         ("부칙 제2조에 따른", []),
         ("제2항에 따라", []),  # the clause itself

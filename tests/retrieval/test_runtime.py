@@ -32,6 +32,7 @@ def test_first_write_records_the_meta(settings: Settings, counting: Any) -> None
         "sparse_variant": settings.text.sparse_variant,
         "cited_context": settings.index.cited_context,
         "bm25": [settings.text.bm25_k1, settings.text.bm25_b, settings.text.bm25_avg_len],
+        "bm25_morph_avg_len": settings.text.bm25_morph_avg_len,
     }
     check_meta(settings, embedder, write=True)  # same settings: fine, again and again
     check_meta(settings, embedder, write=False)

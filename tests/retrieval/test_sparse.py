@@ -137,7 +137,7 @@ def test_encoder_reads_the_thesaurus_from_settings(tokenizer: KoreanTokenizer, t
 def test_in_context_vectors_keep_paragraphs_of_one_article_apart(encoder: SparseEncoder) -> None:
     paragraphs = ["진료기록부를 작성하여야 한다.", "진료기록부를 10년간 보존하여야 한다."]
     article = "\n".join(paragraphs)
-    own, in_context = encoder.encode_in_context(paragraphs, [article, article])
+    own, in_context, _ = encoder.encode_in_context(paragraphs, [article, article])
     assert own == encoder.encode_documents(paragraphs)
     first, second = (dict(zip(v.indices, v.values, strict=True)) for v in in_context)
     assert first != second  # same article, different own words
