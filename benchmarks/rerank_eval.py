@@ -1,13 +1,12 @@
-"""The rerank stage measured: learned vs fused order on our validation fold and on the dev set,
-the gain of each feature group, clause references, candidate recall, and the answers.
+"""The rerank stage measured: learned vs fused order on our validation fold (and, once, on the
+dev set), the gain of each feature group, clause references, candidate recall, and the answers.
 
-Trains the shipped models from `corpora/train/questions.jsonl` over an index of the real
-corpora (the training fold; the validation fold stops the boosting and is reported), then
-asks the dev questions once. Dev is never used to choose anything here.
+Uses the shipped models in corpora/models (or, with --retrain, models trained here from
+corpora/train/questions.jsonl over the index). Nothing is chosen on dev: --dev only reports.
 
     .venv/bin/kmed ingest ../shared/corpora/statutes <the 9 text-layer PDFs> --data-dir bench-data/full
     .venv/bin/python benchmarks/rerank_eval.py --data-dir bench-data/full \
-        [--statutes-only bench-data/statutes] [--models-out corpora/models] [--ablate] [--answers]
+        [--statutes-only bench-data/statutes] [--retrain] [--ablate] [--answers] [--dev]
 
 Prints JSON lines and, at the end, the Markdown tables of docs/rerank.md.
 """
@@ -23,18 +22,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from retrieval.answer import answer
+from retrieval.answer import Answerer, answer
+from retrieval.answerability import AnswerabilityModel
 from retrieval.evaluation import QAItem, evaluate, evaluate_answers, load_qa
-from retrieval.rerank import NoReranker, Reranker
+from retrieval.rerank import NoReranker
 from retrieval.rerank.features import FEATURES, GROUPS
 from retrieval.rerank.learned import LearnedReranker
-from retrieval.rerank.train import Group, first_gold_rank, fit, hit_rates, ranked
-from retrieval.runtime import build_answerer, build_searcher
+from retrieval.rerank.train import Group, first_gold_rank, fit, fold_of, hit_rates, ranked
+from retrieval.runtime import build_searcher
 from retrieval.search import Searcher, get_clause, search
-from retrieval.settings import Settings, load_settings
+from retrieval.settings import PROJECT_ROOT, load_settings
 from retrieval.training import collect_all, train_models
 
-DEPTH = 40
+KEYS = ("hit@1", "hit@5", "hit@10", "mrr@10")
 
 
 def emit(**row: Any) -> None:
@@ -44,16 +44,7 @@ def emit(**row: Any) -> None:
 
 def table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
-def fmt(m: dict[str, float]) -> tuple[str, ...]:
-    return tuple(f"{m[k]:.2f}" for k in ("hit@1", "hit@5", "hit@10", "mrr@10"))
-
-
-def run_search(searcher: Searcher, items: list[QAItem], types: list[str]) -> dict[str, Any]:
-    return evaluate(items, lambda q, _: search(searcher, q, k=10), ["hybrid"], types=types)
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
 def recall(groups: Sequence[Group]) -> float:
@@ -61,12 +52,12 @@ def recall(groups: Sequence[Group]) -> float:
     return round(sum(g.has_gold for g in answerable) / max(len(answerable), 1), 4)
 
 
-def score_answers(items: list[QAItem], answerer: Any, searcher: Searcher) -> dict[str, Any]:
+def searched(searcher: Searcher, items: list[QAItem], types: list[str]) -> dict[str, Any]:
+    return evaluate(items, lambda q, _: search(searcher, q, k=10), ["hybrid"], types=types)
+
+
+def score_answers(items: list[QAItem], answerer: Answerer, searcher: Searcher) -> dict[str, Any]:
     return evaluate_answers(items, lambda q: answer(answerer, q), lambda cid: get_clause(searcher, cid))
-
-
-def with_reranker(settings: Settings, reranker: Reranker) -> Searcher:
-    return build_searcher(settings, reranker=reranker)
 
 
 def main() -> None:
@@ -75,119 +66,130 @@ def main() -> None:
     parser.add_argument(
         "--statutes-only", type=Path, help="An index of the statutes alone (dev statute rows)."
     )
-    parser.add_argument("--train", type=Path, default=Path("corpora/train/questions.jsonl"))
-    parser.add_argument("--dev", type=Path, help="Dev set (default: shared/eval/dev.jsonl).")
+    parser.add_argument("--train", type=Path, default=PROJECT_ROOT / "corpora" / "train" / "questions.jsonl")
     parser.add_argument(
-        "--models-out", type=Path, help="Write the trained models here (e.g. corpora/models)."
+        "--retrain", action="store_true", help="Train the models here instead of the shipped."
     )
-    parser.add_argument("--ablate", action="store_true", help="Retrain without each feature group.")
+    parser.add_argument(
+        "--ablate", action="store_true", help="Retrain the ranker without each feature group."
+    )
     parser.add_argument("--answers", action="store_true", help="Also score the offline answers.")
+    parser.add_argument("--dev", action="store_true", help="Also report shared/eval/dev.jsonl (once).")
     args = parser.parse_args()
     base = load_settings(data_dir=args.data_dir)
-    dev_path = args.dev or base.shared_dir / "eval" / "dev.jsonl"
-    train_items, dev_items = load_qa(args.train), load_qa(dev_path)
-    out = args.models_out or Path(tempfile.mkdtemp(prefix="kmed-models-"))
-    ranker_path, answer_path = out / "reranker.json", out / "answerability.json"
+    items = load_qa(args.train)
+    val_items = [i for i in items if i.fold == "val"]
+    dev_items = load_qa(base.shared_dir / "eval" / "dev.jsonl") if args.dev else []
+    depth = base.rerank.candidates
 
-    searcher = build_searcher(base, reranker=NoReranker())
-    tokenizer = searcher.encoder.tokenizer
+    first = build_searcher(base, reranker=NoReranker())
     started = time.perf_counter()
-    groups = collect_all(searcher, train_items, depth=DEPTH)
-    dev_groups = collect_all(searcher, dev_items, depth=DEPTH)
-    emit(step="collect", seconds=round(time.perf_counter() - started, 1))
-    trained = train_models(groups, tokenizer)
-    trained.ranker.save(ranker_path)
-    trained.answerability.save(answer_path)
-    emit(step="train", report=trained.report, models=str(out))
+    groups = collect_all(first, items, depth=depth)
+    emit(step="collect", questions=len(groups), seconds=round(time.perf_counter() - started, 1))
+    ranker_path, answer_path = base.rerank.learned_model, base.answer.answerability_model
+    if args.retrain:
+        trained = train_models(groups, first.encoder.tokenizer)
+        out = Path(tempfile.mkdtemp(prefix="kmed-models-"))
+        ranker_path, answer_path = out / "reranker.json", out / "answerability.json"
+        trained.ranker.save(ranker_path)
+        trained.answerability.save(answer_path)
+        emit(step="train", report=trained.report, models=str(out))
+    train = [g for g in groups if g.item.fold != "val"]
     val = [g for g in groups if g.item.fold == "val"]
-    emit(
-        step="candidate_recall@40",
-        train=recall([g for g in groups if g.item.fold != "val"]),
-        val=recall(val),
-        dev=recall(dev_groups),
-    )
-    searcher.index.close()
+    emit(step=f"candidate_recall@{depth}", train=recall(train), val=recall(val))
+    first.index.close()
 
-    # whole pipeline (search with the reranker, reference rule included), val fold and dev
     learned = LearnedReranker.load(ranker_path)
+    assert answer_path is not None
+    gate = AnswerabilityModel.load(answer_path)
     rows: list[tuple[str, ...]] = []
-    results: dict[str, Any] = {}
+    answer_rows: list[tuple[str, ...]] = []
     indexes = [("statutes + guidelines", args.data_dir)]
     if args.statutes_only:
         indexes.append(("statutes only", args.statutes_only))
     for index_name, data_dir in indexes:
         settings = load_settings(data_dir=data_dir)
         for name, reranker in (("none", NoReranker()), ("learned", learned)):
-            s = with_reranker(settings, reranker)
+            s = build_searcher(settings, reranker=reranker)
             try:
-                for set_name, items in (
-                    ("val", [i for i in train_items if i.fold == "val"]),
-                    ("dev", dev_items),
-                ):
+                sets = [("val", val_items), ("dev", dev_items)]
+                for set_name, subset in sets:
                     for kind in ("statute", "guideline"):
-                        if index_name == "statutes only" and kind == "guideline":
+                        if index_name == "statutes only" and (kind == "guideline" or set_name == "val"):
                             continue
-                        if index_name == "statutes only" and set_name == "val":
+                        if not subset:
                             continue
-                        r = run_search(s, items, [kind])
+                        r = searched(s, subset, [kind])
                         if not r["n_answerable"]:
                             continue
                         m = r["modes"]["hybrid"]
-                        results[f"{index_name}/{set_name}/{kind}/{name}"] = m
                         emit(step="search", index=index_name, set=set_name, type=kind, rerank=name, **m)
-                        rows.append((index_name, set_name, f"{kind} ({r['n_answerable']})", name, *fmt(m)))
-                named = [i for i in train_items if i.fold == "val" and "names_clause" in i.tags]
-                if named and index_name == "statutes + guidelines":
-                    r = run_search(s, named, ["statute"])
-                    first = sum(1 for v in r["ranks"]["hybrid"].values() if v == 1)
-                    emit(step="names_clause", rerank=name, first=first, of=len(named))
-                    results[f"names_clause/{name}"] = (first, len(named))
-                    allnamed = [i for i in train_items if "names_clause" in i.tags]
-                    r = run_search(s, allnamed, ["statute", "guideline"])
-                    first = sum(1 for v in r["ranks"]["hybrid"].values() if v == 1)
-                    emit(step="names_clause_all_folds", rerank=name, first=first, of=len(allnamed))
-                if args.answers and index_name == "statutes + guidelines":
-                    for set_name, items in (
-                        ("val", [i for i in train_items if i.fold == "val"]),
-                        ("dev", dev_items),
-                    ):
-                        answerer = build_answerer(
-                            settings.model_copy(
-                                update={
-                                    "answer": settings.answer.model_copy(
-                                        update={"answerability_model": answer_path}
-                                    )
-                                }
-                            ),
-                            s,
-                        )
-                        a = score_answers(items, answerer, s)
+                        rows.append((index_name, set_name, f"{kind} ({r['n_answerable']})", name, *_fmt(m)))
+                if index_name != "statutes + guidelines":
+                    continue
+                for set_name, subset in sets:
+                    named = [i for i in subset if "names_clause" in i.tags]
+                    if named:
+                        r = searched(s, named, ["statute", "guideline"])
+                        first_place = sum(1 for v in r["ranks"]["hybrid"].values() if v == 1)
+                        emit(step="names_clause", set=set_name, rerank=name, first=first_place, of=len(named))
+                if args.answers:
+                    answerer = Answerer(s, settings.answer, None, gate)
+                    for set_name, subset in sets:
+                        if not subset:
+                            continue
+                        a = score_answers(subset, answerer, s)
                         emit(step="answers", set=set_name, rerank=name, **a)
+                        answer_rows.append(
+                            (
+                                set_name,
+                                name,
+                                *(
+                                    f"{a[k]:.2f}"
+                                    for k in (
+                                        "cited_sentence_rate",
+                                        "citation_precision",
+                                        "abstain_rate",
+                                        "false_abstain_rate",
+                                    )
+                                ),
+                            )
+                        )
             finally:
                 s.index.close()
     header = ("index", "set", "type", "rerank", "hit@1", "hit@5", "hit@10", "MRR@10")
     sys.stdout.write("\n" + table(rows, header) + "\n")
-
+    if answer_rows:
+        answer_header = ("set", "rerank", "cited sentences", "citation precision", "abstain", "false abstain")
+        sys.stdout.write("\n" + table(answer_rows, answer_header) + "\n")
     if args.ablate:
-        train = [g for g in groups if g.item.fold != "val"]
-        ab_rows = []
-        for group, names in [("(all features)", ()), *GROUPS.items()]:
-            features = [f for f in FEATURES if f not in names]
-            model = fit(train, val, features=features)
-            v = hit_rates([first_gold_rank(g, ranked(model, g)) for g in val if g.item.gold])
-            d = hit_rates(
-                [
-                    first_gold_rank(g, ranked(model, g))
-                    for g in dev_groups
-                    if g.item.gold and g.item.type == "statute"
-                ]
+        ablate(train, val)
+
+
+def _fmt(m: dict[str, float]) -> tuple[str, ...]:
+    return tuple(f"{m[k]:.2f}" for k in KEYS)
+
+
+def ablate(train: list[Group], val: list[Group]) -> None:
+    """Each feature group left out: 5-fold CV on the training fold, and the validation fold."""
+    rows = []
+    for group, names in [("(none: all features)", ()), *GROUPS.items()]:
+        features = [f for f in FEATURES if f not in names]
+        ranks: list[int | None] = []
+        for fold in range(5):
+            model = fit(
+                [g for g in train if fold_of(g.item.id, 5) != fold], [], features=features, rounds=100
             )
-            emit(step="ablation", without=group, val=v, dev_statute=d)
-            ab_rows.append(
-                (group, f"{v['hit@1']:.2f}", f"{v['hit@5']:.2f}", f"{d['hit@1']:.2f}", f"{d['hit@5']:.2f}")
-            )
-        ab_header = ("without", "val hit@1", "val hit@5", "dev statute hit@1", "dev statute hit@5")
-        sys.stdout.write("\n" + table(ab_rows, ab_header) + "\n")
+            ranks += [first_gold_rank(g, ranked(model, g)) for g in train if fold_of(g.item.id, 5) == fold]
+        cv = hit_rates(ranks)
+        model = fit(train, [], features=features, rounds=100)
+        v = hit_rates([first_gold_rank(g, ranked(model, g)) for g in val if g.item.gold])
+        emit(step="ablation", without=group, cv=cv, val=v)
+        rows.append(
+            (group, f"{cv['hit@1']:.3f}", f"{cv['hit@5']:.3f}", f"{v['hit@1']:.3f}", f"{v['hit@5']:.3f}")
+        )
+    header = ("without", "CV hit@1", "CV hit@5", "val hit@1", "val hit@5")
+    sys.stdout.write("\n" + table(rows, header) + "\n")
 
 
 if __name__ == "__main__":

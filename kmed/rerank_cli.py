@@ -85,8 +85,12 @@ def train(
         raise typer.Exit(2)
     try:
         items = load_qa(qa_file)
-        if sum(1 for i in items if i.gold) < 10 or sum(1 for i in items if not i.gold) < 2:
-            err.print("error: training needs at least 10 answerable and 2 unanswerable questions")
+        train_items = [i for i in items if i.fold != "val"]
+        if sum(1 for i in train_items if i.gold) < 10 or sum(1 for i in train_items if not i.gold) < 2:
+            err.print(
+                "error: training needs at least 10 answerable and 2 unanswerable questions outside "
+                'the "val" fold'
+            )
             raise typer.Exit(2)
         searcher = build_searcher(settings, reranker=NoReranker())
         try:

@@ -189,7 +189,9 @@ def answer_events(
             return
     t0 = time.perf_counter()
     if answerer.chat is None:
-        raw = extractive_answer(text, blocks, searcher.encoder.tokenizer, settings.max_sentences)
+        raw = extractive_answer(
+            text, blocks, searcher.encoder.tokenizer, settings.max_sentences, settings.extractive_clauses
+        )
         for line in raw.splitlines():
             yield "delta", line + "\n"
     else:

@@ -92,7 +92,11 @@ def build_chat_model(settings: LLMSettings) -> ChatModel | None:
 
 
 def extractive_answer(
-    question: str, blocks: Sequence[ContextBlock], tokenizer: KoreanTokenizer, max_sentences: int
+    question: str,
+    blocks: Sequence[ContextBlock],
+    tokenizer: KoreanTokenizer,
+    max_sentences: int,
+    max_clauses: int | None = None,
 ) -> str:
     """The clause spans that share the most content terms with the question, best clause first.
 
@@ -102,6 +106,9 @@ def extractive_answer(
     """
     wanted = set(tokenizer.analyse(question).morphemes)
     leading = next((b for b in blocks if not b.related), None)
+    if max_clauses is not None:  # quote only the best-ranked clauses (and what they refer to)
+        retrieved = [b.n for b in blocks if not b.related][:max_clauses]
+        blocks = [b for b in blocks if b.related or b.n in retrieved]
     if not wanted:
         return _lead(leading)
     quantity = bool(_ASKS_QUANTITY.search(question))
@@ -118,7 +125,8 @@ def extractive_answer(
     if not scored:  # a lay question shares no term with the clause: the reranker's best clause leads
         return _lead(leading)
     top = max(s for s, *_ in scored)
-    chosen = sorted((s for s in scored if s[0] >= 0.6 * top), key=lambda s: -s[0])[:max_sentences]
+    floor = 0.6 * top if top > 0 else top  # rank penalties can leave every score below zero
+    chosen = sorted((s for s in scored if s[0] >= floor), key=lambda s: -s[0])[:max_sentences]
     # a span that announces its items ("다음 각 호의 기간") is useless without the matching item
     for _, rank, order, text in list(chosen):
         if "각 호" in text or "각 목" in text:

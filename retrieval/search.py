@@ -60,15 +60,27 @@ class Registry:
         self._lock = threading.Lock()
         self._records: dict[str, DocumentRecord] = {}
         self._read_at = -float("inf")
+        self._generation = 0  # counts re-reads: today's versions are kept per snapshot
+        self._current: tuple[int, date, tuple[str, ...]] | None = None
 
     def records(self) -> dict[str, DocumentRecord]:
+        return self._snapshot()[1]
+
+    def _snapshot(self) -> tuple[int, dict[str, DocumentRecord]]:
         with self._lock:
             if time.monotonic() - self._read_at > self.ttl:
                 self._records, self._read_at = load_documents(self.index), time.monotonic()
-            return self._records
+                self._generation += 1
+            return self._generation, self._records
 
     def versions(self, as_of: date | None = None) -> tuple[str, ...]:
-        return tuple(select_versions(self.records().values(), as_of))
+        generation, records = self._snapshot()
+        if as_of is not None:
+            return tuple(select_versions(records.values(), as_of))
+        today, cached = date.today(), self._current
+        if cached is None or cached[0] != generation or cached[1] != today:
+            cached = self._current = (generation, today, tuple(select_versions(records.values())))
+        return cached[2]
 
     def invalidate(self) -> None:
         with self._lock:
@@ -369,14 +381,12 @@ def _scored(searcher: Searcher, plan: QueryPlan, hits: list[Hit]) -> list[Hit]:
     """The candidates with their exact score on every leg (one batch request)."""
     ids = [unit_point_id(h.clause.clause_id, h.clause.version_key) for h in hits]
     scores = searcher.index.score_points(plan, ids)
-    out = []
-    for point, hit in zip(ids, hits, strict=True):
+    for point, hit in zip(ids, hits, strict=True):  # the first stage's own objects: set in place
         legs = {leg: by_point[point] for leg, by_point in scores.items() if point in by_point}
-        signals = (hit.signals or Signals(fused=hit.score, fused_rank=hit.rank)).model_copy(
-            update={"legs": legs}
-        )
-        out.append(hit.model_copy(update={"signals": signals}))
-    return out
+        if hit.signals is None:
+            hit.signals = Signals(fused=hit.score, fused_rank=hit.rank)
+        hit.signals.legs = legs
+    return hits
 
 
 def lookup(searcher: Searcher, reference: str, *, as_of: date | None = None) -> list[Resolved]:

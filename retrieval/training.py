@@ -141,9 +141,14 @@ def _choose_c(ids: Sequence[str], rows: dict[str, Any], labels: dict[str, int]) 
         probs = [0.0] * len(ids)
         for fold in range(FOLDS):
             fit_ids = [i for i in ids if fold_of(i, FOLDS) != fold]
-            model = fit_answerability(
-                [rows[i] for i in fit_ids], [labels[i] for i in fit_ids], threshold=0.5, c=c
-            )
+            fit_labels = [labels[i] for i in fit_ids]
+            if len(set(fit_labels)) < 2:  # a tiny set: this fold's rest holds one class only
+                rate = float(np.mean(fit_labels)) if fit_labels else 0.5
+                for n, i in enumerate(ids):
+                    if fold_of(i, FOLDS) == fold:
+                        probs[n] = rate
+                continue
+            model = fit_answerability([rows[i] for i in fit_ids], fit_labels, threshold=0.5, c=c)
             for n, i in enumerate(ids):
                 if fold_of(i, FOLDS) == fold:
                     probs[n] = model.probability(rows[i])

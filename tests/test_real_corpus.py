@@ -142,3 +142,24 @@ def test_extractive_answer_on_a_real_guideline(shared: Path, tmp_path: Path) -> 
     assert ("guideline", 26) in pages
     assert all(c.label.startswith("코로나바이러스감염증-19 대응지침") for c in result.citations)
     answerer.searcher.index.close()
+
+
+def test_the_learned_stage_moves_a_sibling_paragraph_miss_up(searcher: Searcher) -> None:
+    """A question of our validation fold (the shipped ranker never trained on it): fused search
+    puts 제33조제2항 (who may open a clinic) first, while the answer, one doctor running one
+    clinic only, is 제33조제8항 of the same article."""
+    question = "의사 한 명이 의원을 두 군데 개설해서 동시에 운영해도 되나요? 한 곳은 주말에만 열려고요."
+    assert searcher.reranker.name == "learned"
+    fused = search(searcher, question, k=10, rerank=False)
+    learned = search(searcher, question, k=10)
+    assert fused[0].clause.label == "의료법 제33조제2항"
+    gold = "의료법 제33조제8항"
+    fused_rank = next(h.rank for h in fused if h.clause.label == gold)
+    assert learned[0].clause.label == gold and fused_rank > 1
+
+
+def test_a_question_naming_a_real_clause(searcher: Searcher) -> None:
+    hits = search(searcher, "의료법 제22조제2항", k=3)
+    assert hits[0].clause.label == "의료법 제22조제2항"
+    hits = search(searcher, "의료법 시행규칙 제15조에 따르면 처방전은 몇 년 보존해요?", k=5)
+    assert "의료법 시행규칙 제15조제1항" in [h.clause.label for h in hits[:3]]

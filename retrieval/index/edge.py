@@ -18,6 +18,7 @@ from retrieval.index.schema import (
     BOOL_FIELDS,
     DENSE_VECTORS,
     KEYWORD_FIELDS,
+    QUERY_PAYLOAD_EXCLUDE,
     SPARSE_VECTORS,
     Condition,
     Conditions,
@@ -117,8 +118,9 @@ class EdgeIndex:
         if not legs:
             return []
         queries = [qe.Query.Nearest(_vector(leg.vector), using=leg.using) for leg in legs]
+        payload = qe.PayloadSelector.Exclude(list(QUERY_PAYLOAD_EXCLUDE))
         if len(legs) == 1:
-            request = qe.QueryRequest(limit=plan.limit, query=queries[0], filter=flt, with_payload=True)
+            request = qe.QueryRequest(limit=plan.limit, query=queries[0], filter=flt, with_payload=payload)
         else:
             fusion: Any = (
                 qe.Fusion.Rrf(k=plan.rrf_k, weights=[leg.weight for leg in legs])
@@ -130,7 +132,7 @@ class EdgeIndex:
                 prefetches=[qe.Prefetch(limit=plan.prefetch, query=q, filter=flt) for q in queries],
                 query=fusion,
                 filter=flt,
-                with_payload=True,
+                with_payload=payload,
             )
         return [(p.payload or {}, float(p.score)) for p in self._shard.query(request)]
 

@@ -41,6 +41,9 @@ KEYWORD_FIELDS = (
     "record",
 )
 BOOL_FIELDS = ("supplementary",)
+# left out of query results (a candidate never needs them; a clause read by id has them): a
+# guideline chunk's boxes are most of its payload, and 40 candidates are read per search
+QUERY_PAYLOAD_EXCLUDE = ("boxes", "notes")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from retrieval.index.schema import (
     BOOL_FIELDS,
     DENSE_VECTORS,
     KEYWORD_FIELDS,
+    QUERY_PAYLOAD_EXCLUDE,
     SPARSE_VECTORS,
     Condition,
     Conditions,
@@ -148,8 +149,9 @@ class ServerIndex:
                 ],
                 "query": fusion,
             }
+        payload = models.PayloadSelectorExclude(exclude=list(QUERY_PAYLOAD_EXCLUDE))
         result = self._client.query_points(
-            self.collection, query_filter=flt, limit=plan.limit, with_payload=True, **kwargs
+            self.collection, query_filter=flt, limit=plan.limit, with_payload=payload, **kwargs
         )
         return [(p.payload or {}, float(p.score)) for p in result.points]
 

@@ -106,6 +106,11 @@ def _share(part: set[str], whole: set[str]) -> float:
     return len(part & whole) / len(whole) if whole else 0.0
 
 
+def _found_in(grams: set[str], lowered: str) -> float:
+    """Share of the bigrams that occur in the lower-cased text (substring tests, no bigram set)."""
+    return sum(1 for g in grams if g in lowered) / len(grams) if grams else 0.0
+
+
 @dataclass(frozen=True)
 class QuestionFacts:
     """What the features need from the question, computed once per question."""
@@ -150,9 +155,71 @@ def _paragraph_number(clause: Clause) -> float:
     return float(found.group()) if found else 0.0
 
 
-def candidate_features(question: str, hits: Sequence[Hit]) -> list[dict[str, float]]:
+@dataclass(frozen=True)
+class ClauseFacts:
+    """What the features need from a clause alone, whatever the question: computed once per
+    clause version and kept by the reranker (`FactsCache`)."""
+
+    key: str  # its article (`article_key`)
+    levels: dict[str, float]
+    title_kinds: dict[str, bool]
+    title_bigrams: set[str]
+    title: str  # lower-cased, for substring tests
+    header: str
+    text: str
+    delegates: bool
+    has_number: bool
+    states: dict[str, bool]  # per kind of quantity a question may ask for
+    permission: bool
+    duty: bool
+    paragraph: float
+    items: float
+    chars: float
+
+    @classmethod
+    def of(cls, c: Clause) -> ClauseFacts:
+        return cls(
+            key=article_key(c),
+            levels=_level_flags(c),
+            title_kinds={name: bool(p.search(c.article_title)) for name, p in _TITLE_KIND.items()},
+            title_bigrams=_bigrams(c.article_title),
+            title=c.article_title.lower(),
+            header=f"{c.law} {c.article_title} {' '.join(c.headings[-1:])}".lower(),
+            text=c.text.lower(),
+            delegates=bool(_DELEGATES.search(c.text)),
+            has_number=bool(_HAS_NUMBER.search(c.text)),
+            states={name: bool(stated.search(c.text)) for name, (_, stated) in _ASKS.items()},
+            permission=bool(_STATES_PERMISSION.search(c.text)),
+            duty=bool(_STATES_DUTY.search(c.text)),
+            paragraph=_paragraph_number(c),
+            items=float(len(c.items)),
+            chars=float(len(c.text)),
+        )
+
+
+class FactsCache:
+    """Clause facts by clause version, bounded: a service sees the same clauses again and again."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self._facts: dict[tuple[str, str], ClauseFacts] = {}
+
+    def get(self, clause: Clause) -> ClauseFacts:
+        key = (clause.clause_id, clause.version_key)
+        found = self._facts.get(key)
+        if found is None:
+            if len(self._facts) >= self.size:
+                self._facts.clear()
+            found = self._facts[key] = ClauseFacts.of(clause)
+        return found
+
+
+def candidate_features(
+    question: str, hits: Sequence[Hit], cache: FactsCache | None = None
+) -> list[dict[str, float]]:
     """One feature dict per candidate, in the order given (the first-stage order)."""
     facts = QuestionFacts.of(question)
+    known = [(cache.get(h.clause) if cache else ClauseFacts.of(h.clause)) for h in hits]
     n = len(hits)
     legs = [(h.signals.legs if h.signals else {}) for h in hits]
     leg_names = (*LEGS, SPARSE_MORPH)
@@ -164,13 +231,12 @@ def candidate_features(question: str, hits: Sequence[Hit]) -> list[dict[str, flo
     top_fused = max((h.signals.fused for h in hits if h.signals), default=0.0) or 1.0
     ids = {h.clause.clause_id: i for i, h in enumerate(hits)}
     groups: dict[str, list[int]] = defaultdict(list)
-    for i, h in enumerate(hits):
-        groups[article_key(h.clause)].append(i)
-    delegating = {i for i, h in enumerate(hits) if _DELEGATES.search(h.clause.text)}
+    for i, f in enumerate(known):
+        groups[f.key].append(i)
     top = hits[:10]
     top_acts = [h.clause.act for h in top]
     top_levels = [h.clause.level for h in top]
-    top_articles = [article_key(h.clause) for h in top]
+    top_articles = [f.key for f in known[:10]]
     in_article: dict[str, dict[int, int]] = {}  # leg -> candidate -> rank among its siblings
     for name in leg_names:
         in_article[name] = {}
@@ -185,13 +251,14 @@ def candidate_features(question: str, hits: Sequence[Hit]) -> list[dict[str, flo
             if j is None or j == i:
                 continue
             cited_by[j] += 1
-            if j in delegating:  # i is the rule that carries out candidate j's delegation
+            if known[j].delegates:  # i is the rule that carries out candidate j's delegation
                 implements[i] = max(implements[i], 1.0 / (j + 1))
     asked = [name for name, on in facts.asks.items() if on]
-    row_states = [any(_ASKS[a][1].search(h.clause.text) for a in asked) for h in hits]
+    row_states = [any(f.states[a] for a in asked) for f in known]
+    cues = {name: float(on) for name, on in facts.cues.items()}
     rows = []
     for i, hit in enumerate(hits):
-        c, sig = hit.clause, hit.signals
+        c, sig, f = hit.clause, hit.signals, known[i]
         row: dict[str, float] = {
             "fused": (sig.fused / top_fused) if sig else 0.0,
             "fused_rank": float(sig.fused_rank if sig else i + 1),
@@ -202,54 +269,49 @@ def candidate_features(question: str, hits: Sequence[Hit]) -> list[dict[str, flo
             row[f"{name}_score"] = value if value is not None else MISSING
             row[f"{name}_gap"] = (value - best[name]) if value is not None else MISSING
             row[f"{name}_rank"] = float(ranks[name].get(i, n + 1))
-        header = f"{c.law} {c.article_title} {' '.join(c.headings[-1:])}"
-        text = _bigrams(c.text)
-        row["title_in_question"] = _share(facts.bigrams, _bigrams(c.article_title))
-        row["question_in_title"] = _share(_bigrams(c.article_title), facts.bigrams)
-        row["question_in_header"] = _share(_bigrams(header), facts.bigrams)
-        row["question_in_text"] = _share(text, facts.bigrams)
-        levels = _level_flags(c)
-        row.update(levels)
-        row["cue_procedure"] = float(facts.cues["procedure"])
-        row["cue_criteria"] = float(facts.cues["criteria"])
-        row["cue_penalty"] = float(facts.cues["penalty"])
-        row["cue_definition"] = float(facts.cues["definition"])
-        row["cue_clinical"] = float(facts.cues["clinical"])
-        row["procedure_x_rule"] = row["cue_procedure"] * levels["is_rule"]
-        row["procedure_x_law"] = row["cue_procedure"] * levels["is_law"]
-        row["criteria_x_decree"] = row["cue_criteria"] * levels["is_decree"]
-        row["clinical_x_guideline"] = row["cue_clinical"] * levels["is_guideline"]
-        kinds = {name: bool(p.search(c.article_title)) for name, p in _TITLE_KIND.items()}
-        row["is_definition"] = float(kinds["definition"])
-        row["is_purpose"] = float(kinds["purpose"])
-        row["is_penalty"] = float(kinds["penalty"])
-        row["penalty_match"] = row["cue_penalty"] * row["is_penalty"]
-        row["definition_match"] = row["cue_definition"] * row["is_definition"]
-        row["delegates"] = float(i in delegating)
+        row["title_in_question"] = _share(facts.bigrams, f.title_bigrams)
+        row["question_in_title"] = _found_in(facts.bigrams, f.title)
+        row["question_in_header"] = _found_in(facts.bigrams, f.header)
+        row["question_in_text"] = _found_in(facts.bigrams, f.text)
+        row.update(f.levels)
+        row["cue_procedure"] = cues["procedure"]
+        row["cue_criteria"] = cues["criteria"]
+        row["cue_penalty"] = cues["penalty"]
+        row["cue_definition"] = cues["definition"]
+        row["cue_clinical"] = cues["clinical"]
+        row["procedure_x_rule"] = cues["procedure"] * f.levels["is_rule"]
+        row["procedure_x_law"] = cues["procedure"] * f.levels["is_law"]
+        row["criteria_x_decree"] = cues["criteria"] * f.levels["is_decree"]
+        row["clinical_x_guideline"] = cues["clinical"] * f.levels["is_guideline"]
+        row["is_definition"] = float(f.title_kinds["definition"])
+        row["is_purpose"] = float(f.title_kinds["purpose"])
+        row["is_penalty"] = float(f.title_kinds["penalty"])
+        row["penalty_match"] = cues["penalty"] * row["is_penalty"]
+        row["definition_match"] = cues["definition"] * row["is_definition"]
+        row["delegates"] = float(f.delegates)
         row["is_recommendation"] = float(c.kind == "recommendation")
         row["is_table"] = float(c.kind in ("table", "figure"))
         row["asks_quantity"] = float(facts.asks_quantity)
         row["quantity_match"] = float(row_states[i]) if asked else MISSING
         row["quantity_miss"] = float(bool(asked) and not row_states[i])
-        row["has_number"] = float(bool(_HAS_NUMBER.search(c.text)))
+        row["has_number"] = float(f.has_number)
         row["asks_x_number"] = row["asks_quantity"] * row["has_number"]
-        row["paragraph"] = _paragraph_number(c)
-        row["items"] = float(len(c.items))
-        row["text_chars"] = float(len(c.text))
-        row["dense_rank_in_article"] = float(in_article[DENSE].get(i, len(groups[article_key(c)]) + 1))
-        row["sparse_rank_in_article"] = float(in_article[SPARSE].get(i, len(groups[article_key(c)]) + 1))
-        row["morph_rank_in_article"] = float(in_article[SPARSE_MORPH].get(i, len(groups[article_key(c)]) + 1))
+        row["paragraph"] = f.paragraph
+        row["items"] = f.items
+        row["text_chars"] = f.chars
+        siblings = groups[f.key]
+        row["dense_rank_in_article"] = float(in_article[DENSE].get(i, len(siblings) + 1))
+        row["sparse_rank_in_article"] = float(in_article[SPARSE].get(i, len(siblings) + 1))
+        row["morph_rank_in_article"] = float(in_article[SPARSE_MORPH].get(i, len(siblings) + 1))
         row["act_share_top10"] = top_acts.count(c.act) / len(top)
         row["level_share_top10"] = top_levels.count(c.level) / len(top)
-        row["article_share_top10"] = top_articles.count(article_key(c)) / len(top)
-        sibling_states = [j for j in groups[article_key(c)] if j != i and row_states[j]]
+        row["article_share_top10"] = top_articles.count(f.key) / len(top)
+        sibling_states = [j for j in siblings if j != i and row_states[j]]
         row["quantity_unique"] = float(bool(asked) and row_states[i] and not sibling_states)
-        permission, duty = facts.asks_permission, facts.asks_duty
-        row["asks_permission"] = float(permission)
-        row["asks_duty"] = float(duty)
-        row["permission_match"] = float(permission and bool(_STATES_PERMISSION.search(c.text)))
-        row["duty_match"] = float(duty and bool(_STATES_DUTY.search(c.text)))
-        siblings = groups[article_key(c)]
+        row["asks_permission"] = float(facts.asks_permission)
+        row["asks_duty"] = float(facts.asks_duty)
+        row["permission_match"] = float(facts.asks_permission and f.permission)
+        row["duty_match"] = float(facts.asks_duty and f.duty)
         row["siblings"] = float(len(siblings) - 1)
         row["article_best_rank"] = float(min(siblings) + 1)
         row["is_article_best"] = float(min(siblings) == i)
@@ -324,6 +386,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
 FEATURES: tuple[str, ...] = tuple(name for names in GROUPS.values() for name in names)
 
 
-def feature_matrix(question: str, hits: Sequence[Hit], names: Sequence[str] = FEATURES) -> list[list[float]]:
+def feature_matrix(
+    question: str, hits: Sequence[Hit], names: Sequence[str] = FEATURES, cache: FactsCache | None = None
+) -> list[list[float]]:
     """Rows in `names` order, as the model expects them."""
-    return [[row[name] for name in names] for row in candidate_features(question, hits)]
+    return [[row[name] for name in names] for row in candidate_features(question, hits, cache)]

@@ -20,7 +20,7 @@ from retrieval.errors import ConfigurationError
 from retrieval.modelfile import read_model, write_model
 from retrieval.models import Hit
 from retrieval.rerank import ordered
-from retrieval.rerank.features import FEATURE_SET, FEATURES, feature_matrix
+from retrieval.rerank.features import FEATURE_SET, FEATURES, FactsCache, feature_matrix
 
 FORMAT = "kmed-learned-reranker"
 
@@ -71,8 +71,8 @@ class LearnedModel:
             )
         return cls(booster, features, dict(body.get("trained") or {}))
 
-    def scores(self, question: str, hits: Sequence[Hit]) -> np.ndarray:
-        matrix = np.asarray(feature_matrix(question, hits, self.features), dtype=np.float64)
+    def scores(self, question: str, hits: Sequence[Hit], cache: FactsCache | None = None) -> np.ndarray:
+        matrix = np.asarray(feature_matrix(question, hits, self.features, cache), dtype=np.float64)
         return np.asarray(self.booster.predict(matrix, num_threads=1), dtype=np.float64)
 
 
@@ -81,6 +81,7 @@ class LearnedReranker:
 
     def __init__(self, model: LearnedModel) -> None:
         self.model = model
+        self.facts = FactsCache()
 
     @classmethod
     def load(cls, path: Path) -> LearnedReranker:
@@ -89,4 +90,4 @@ class LearnedReranker:
     def rerank(self, question: str, hits: Sequence[Hit]) -> list[Hit]:
         if not hits:
             return []
-        return ordered(hits, self.model.scores(question, hits).tolist())
+        return ordered(hits, self.model.scores(question, hits, self.facts).tolist())

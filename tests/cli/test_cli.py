@@ -133,3 +133,43 @@ def test_ask_prints_a_cited_answer_or_abstains(data_dir: Path) -> None:
     )
     bad = runner.invoke(app, ["ask", "기록", "--as-of", "someday", "--data-dir", str(data_dir)])
     assert bad.exit_code == 2 and "--as-of" in bad.output
+
+
+def test_show_prints_the_named_clause_and_says_when_it_does_not_exist(data_dir: Path) -> None:
+    result = runner.invoke(app, ["show", "시험보건법 시행규칙 제2조의2제3항", "--data-dir", str(data_dir)])
+    assert result.exit_code == 0, result.output
+    assert "시험보건법 시행규칙 제2조의2제3항" in result.stdout and "1년간 보관" in result.stdout
+    named = runner.invoke(
+        app, ["show", "시험보건법 시행규칙 제2조제1호의2", "--json", "--data-dir", str(data_dir)]
+    )
+    (found,) = json.loads(named.stdout)
+    assert found["item"] == "제1호의2" and found["clauses"][0]["article"] == "제2조"
+    missing = runner.invoke(app, ["show", "시험보건법 시행규칙 제999조", "--data-dir", str(data_dir)])
+    assert missing.exit_code == 2 and "시험보건법 시행규칙에는 제999조가 없습니다" in missing.output
+    nothing = runner.invoke(app, ["show", "기록 보관", "--data-dir", str(data_dir)])
+    assert nothing.exit_code == 2 and "의료법 제22조제2항" in nothing.output
+
+
+def test_rerank_train_writes_models_that_load_and_serve(data_dir: Path, tmp_path: Path) -> None:
+    from retrieval.answerability import AnswerabilityModel
+    from retrieval.rerank.learned import LearnedModel
+
+    qa = DATA / "statute_sample_train.jsonl"
+    out = tmp_path / "models" / "reranker.json"
+    args = ["rerank", "train", str(qa), "--out", str(out), "--json", "--data-dir", str(data_dir)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report["validation"]["learned"]["hit@5"] == 1.0 and 0 <= report["threshold"] <= 1
+    ranker, gate = LearnedModel.load(out), AnswerabilityModel.load(out.with_name("answerability.json"))
+    assert ranker.trained["questions"] == 10 and gate.trained["questions"] == 12
+    again = tmp_path / "again" / "reranker.json"
+    assert runner.invoke(app, [*args[:3], "--out", str(again), "--data-dir", str(data_dir)]).exit_code == 0
+    assert LearnedModel.load(again).booster.model_to_string() == ranker.booster.model_to_string()
+    env = {"KMED_RERANK__LEARNED_MODEL": str(out)}
+    found = runner.invoke(app, ["search", "기록 보관 기간", "--json", "--data-dir", str(data_dir)], env=env)
+    assert found.exit_code == 0 and json.loads(found.stdout)
+    too_few = tmp_path / "few.jsonl"
+    too_few.write_text("\n".join(qa.read_text(encoding="utf-8").splitlines()[:4]), encoding="utf-8")
+    refused = runner.invoke(app, ["rerank", "train", str(too_few), "--data-dir", str(data_dir)])
+    assert refused.exit_code == 2 and "at least 10 answerable" in refused.output

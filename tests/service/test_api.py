@@ -24,6 +24,39 @@ def test_search_returns_cited_clauses(api: httpx.Client) -> None:
     assert [h["rank"] for h in body["hits"]] == list(range(1, len(body["hits"]) + 1))
 
 
+def test_search_says_which_reranker_ordered_the_hits(api: httpx.Client) -> None:
+    hybrid = api.get("/v1/search", params={"q": "기록은 몇 년 보관해야 하나요?"}).json()
+    assert hybrid["reranker"] == "learned" and hybrid["references"] == []
+    assert api.get("/v1/search", params={"q": "기록 보관", "mode": "dense"}).json()["reranker"] == "none"
+    named = api.get("/v1/search", params={"q": "시험보건법 시행규칙 제2조의2제4항", "k": 3}).json()
+    assert named["references"] == ["시험보건법 시행규칙 제2조의2제4항"]
+    assert named["hits"][0]["clause"]["label"] == "시험보건법 시행규칙 제2조의2제4항"
+    missing = api.get("/v1/search", params={"q": "시험보건법 시행규칙 제999조에 따르면 보관 기간은?"})
+    assert missing.status_code == 404 and "제999조가 없습니다" in missing.json()["detail"]
+
+
+def test_lookup_resolves_a_citation(api: httpx.Client) -> None:
+    found = api.get("/v1/clauses/lookup", params={"ref": "「시험보건법 시행규칙」 제2조제1호의2"})
+    assert found.status_code == 200, found.text
+    (entry,) = found.json()["found"]
+    assert entry["reference"] == "시험보건법 시행규칙 제2조제1호의2" and entry["item"] == "제1호의2"
+    assert entry["clauses"][0]["label"] == "시험보건법 시행규칙 제2조"
+    assert entry["clauses"][0]["items"] and entry["clauses"][0]["url"].startswith("https://www.law.go.kr/")
+    article = api.get("/v1/clauses/lookup", params={"ref": "시험보건법 시행규칙 제2조의2"}).json()
+    assert [c["paragraph"] for c in article["found"][0]["clauses"]] == ["제1항", "제3항", "제4항"]
+    for ref, status, words in [
+        ("시험보건법 시행규칙 제999조", 404, "제999조가 없습니다"),
+        ("시험보건법 시행규칙 제2조의2제2항", 404, "제2항이 없습니다"),
+        ("약사법 제20조", 404, "색인에 없습니다"),
+        ("보관 기간", 422, "의료법 제22조제2항"),
+        ("", 422, "empty"),
+    ]:
+        response = api.get("/v1/clauses/lookup", params={"ref": ref})
+        assert response.status_code == status and words in response.json()["detail"], (ref, response.text)
+    old = api.get("/v1/clauses/lookup", params={"ref": "시험보건법 시행규칙 제4조", "as_of": "2000-01-01"})
+    assert old.status_code == 404
+
+
 def test_search_modes_and_filters(api: httpx.Client) -> None:
     for mode in ("dense", "sparse"):
         hits = api.get("/v1/search", params={"q": "보건요원 교육 시간", "mode": mode}).json()["hits"]
