@@ -163,7 +163,7 @@ def main() -> None:
         answer_header = ("set", "rerank", "cited sentences", "citation precision", "abstain", "false abstain")
         sys.stdout.write("\n" + table(answer_rows, answer_header) + "\n")
     if args.ablate:
-        ablate(train, val)
+        ablate([g for g in train if g.item.gold], [g for g in val if g.item.gold])
 
 
 def _fmt(m: dict[str, float]) -> tuple[str, ...]:
@@ -183,7 +183,7 @@ def ablate(train: list[Group], val: list[Group]) -> None:
             ranks += [first_gold_rank(g, ranked(model, g)) for g in train if fold_of(g.item.id, 5) == fold]
         cv = hit_rates(ranks)
         model = fit(train, [], features=features, rounds=100)
-        v = hit_rates([first_gold_rank(g, ranked(model, g)) for g in val if g.item.gold])
+        v = hit_rates([first_gold_rank(g, ranked(model, g)) for g in val])
         emit(step="ablation", without=group, cv=cv, val=v)
         rows.append(
             (group, f"{cv['hit@1']:.3f}", f"{cv['hit@5']:.3f}", f"{v['hit@1']:.3f}", f"{v['hit@5']:.3f}")
