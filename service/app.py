@@ -32,12 +32,14 @@ DESCRIPTION = """
 
 Hybrid search over Korean health statutes (clause level) and clinical guidelines (section
 chunks with pages): dense (multilingual-e5) and BM25 (character bigrams, with statute
-references and quantities kept whole), each on the unit and on its article or section, fused
-inside Qdrant. Every hit carries its citation label. Searches read the current version of each
-document, or the version in force on `as_of`. `POST /v1/ask` answers in Korean with a verified
-citation on every sentence, or abstains (근거를 찾지 못했습니다); `GET /` is a demo page with the
-embeddable widget (`/widget.js`). Document management (/v1/documents) needs the server's admin
-key in the X-Admin-Key header.
+references and quantities kept whole), each on the unit and on its article or section, plus BM25
+over Kiwi morphemes, fused inside Qdrant, then reordered by the rerank stage (`reranker` in each
+response says which). A clause the question names (의료법 제33조제2항) joins the candidates, and
+`GET /v1/clauses/lookup` resolves such a reference directly. Every hit carries its citation
+label. Searches read the current version of each document, or the version in force on `as_of`.
+`POST /v1/ask` answers in Korean with a verified citation on every sentence, or abstains
+(근거를 찾지 못했습니다); `GET /` is a demo page with the embeddable widget (`/widget.js`).
+Document management (/v1/documents) needs the server's admin key in the X-Admin-Key header.
 """
 
 
