@@ -7,7 +7,6 @@ only shape the pipeline knows.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,6 +18,7 @@ from ingest.statutes import detect_format, parse_statute
 from ingest.statutes.detect import sniff_format
 from retrieval import citations
 from retrieval.models import Clause, DocType
+from retrieval.pages import file_sha256
 from retrieval.settings import PdfSettings
 
 SUPPORTED_SUFFIXES = (".md", ".xml", ".json", ".pdf")
@@ -45,14 +45,6 @@ class ParsedDocument:
     ocr_pages: int = 0
     sha256: str = ""
     warnings: list[str] = field(default_factory=list)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def parse_document(

@@ -15,6 +15,7 @@ same edition (a corrected file) replaces it.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -37,6 +38,7 @@ from retrieval.registry import DocumentRecord, DocumentVersion, load_documents, 
 from retrieval.settings import PdfSettings
 from retrieval.sparse import SparseEncoder
 
+log = logging.getLogger(__name__)
 UPSERT_BATCH = 128
 Progress = Callable[[int], None]
 
@@ -120,6 +122,20 @@ def parse_files(
             continue
         except (OSError, UnicodeDecodeError) as exc:
             result.status, result.error = "failed", f"cannot read {path.name}: {exc}"
+            failed.append(result)
+            continue
+        except RecursionError:
+            result.status = "failed"
+            result.error = f"{path.name} is nested too deeply to be a statute or a guideline; check the file"
+            failed.append(result)
+            continue
+        except Exception as exc:  # a parser's bug on one file must not end the batch
+            log.error("parsing %s failed", path.name, exc_info=exc)
+            result.status = "failed"
+            result.error = (
+                f"{path.name} could not be parsed ({type(exc).__name__}: {exc}); the file may be "
+                "malformed — if it opens correctly elsewhere, report it with the file"
+            )
             failed.append(result)
             continue
         result.format, result.doc_id, result.title = doc.format, doc.doc_id, doc.title

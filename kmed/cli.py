@@ -49,6 +49,19 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 EXIT_CODES = {InvalidQuery: 2, NotFound: 2, IndexUnavailable: 3, ConfigurationError: 4}
 
 
+@app.callback()
+def main() -> None:
+    """Logging for every command: warnings and errors (an ingestion failure is also logged)."""
+    from kmed.logs import configure_logging
+
+    try:
+        server = load_settings().server
+    except ValidationError as exc:
+        err.print(f"[red]error:[/red] invalid settings: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}")
+        raise typer.Exit(4) from exc
+    configure_logging(server, level="WARNING" if server.log_level in ("DEBUG", "INFO") else None)
+
+
 def _fail(exc: KmedError) -> typer.Exit:
     err.print(f"[red]error:[/red] {exc}")
     code = next((c for t, c in EXIT_CODES.items() if isinstance(exc, t)), 1)
@@ -490,7 +503,10 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
     access_log: Annotated[
-        bool, typer.Option("--access-log", help="Log each request line; it contains the question text.")
+        bool,
+        typer.Option(
+            "--access-log", help="Log each request line (query values left out: they hold questions)."
+        ),
     ] = False,
     data_dir: DataDir = None,
 ) -> None:
@@ -498,10 +514,19 @@ def serve(
     questions may carry patient details."""
     import uvicorn
 
+    from kmed.logs import configure_logging
     from service.app import create_app
 
     settings = _settings(data_dir)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=access_log)
+    configure_logging(settings.server)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=None,  # ours, configured above: JSON lines, request ids, no raw questions
+        access_log=access_log,
+        timeout_keep_alive=5,
+    )
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -97,6 +97,10 @@ class Answer(BaseModel):
     redacted: dict[str, int] = Field(
         default_factory=dict, description="Identifiers removed from the question."
     )
+    notes: list[str] = Field(
+        default_factory=list,
+        description="What was not read as asked, e.g. only part of a very long question was embedded.",
+    )
     timings_ms: dict[str, float] = Field(default_factory=dict)
 
 
@@ -139,14 +143,13 @@ def answer_events(
     filters: SearchFilters | None = None,
     k: int | None = None,
     stream: bool = False,
-) -> Iterator[tuple[EventKind, object]]:
+) -> Generator[tuple[EventKind, object], None, None]:
     started = time.perf_counter()
     settings, searcher = answerer.settings, answerer.searcher
     redaction = redact(question, settings.patient_number_patterns)
     text = validate_question(redaction.text, searcher.max_question_chars)
-    if settings.audit_log:
-        log.info("question (redacted): %s", text)
     timings: dict[str, float] = {}
+    notes: list[str] = []
 
     def done(partial: dict[str, object]) -> Answer:
         timings["total"] = (time.perf_counter() - started) * 1000
@@ -156,6 +159,7 @@ def answer_events(
                 "generator": answerer.generator,
                 "redacted": dict(redaction.found),
                 "timings_ms": {k: round(v, 1) for k, v in timings.items()},
+                "notes": notes,
                 **partial,
             }
         )
@@ -166,7 +170,7 @@ def answer_events(
         yield "retrieval", []
         yield "answer", done(_abstain(str(exc), [], [], stage="rule"))
         return
-    hits = result.hits
+    hits, notes[:] = result.hits, result.notes
     timings["retrieval"] = (time.perf_counter() - started) * 1000
     yield "retrieval", hits
     stage, why, probability = gate(answerer, text, result)

@@ -5,7 +5,8 @@
     ├── IndexUnavailable       the index cannot be opened (missing, locked by another process)
     │   └── IndexNotBuilt      nothing was ingested yet: run `kmed ingest`
     ├── InvalidQuery           the question is empty, too long, or a filter is malformed
-    └── NotFound               a clause or document id that the index does not hold
+    ├── NotFound               a clause or document id that the index does not hold
+    └── SourceChanged          a source file differs from the one ingested: ingest it again
 
 "No evidence found" is not an error: search returns no hits.
 """
@@ -33,3 +34,7 @@ class InvalidQuery(KmedError):
 
 class NotFound(KmedError):
     """An id the index does not hold; the API answers 404."""
+
+
+class SourceChanged(KmedError):
+    """A source file (a guideline PDF) is not the one ingested; the API answers 409."""

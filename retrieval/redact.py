@@ -19,7 +19,18 @@ _MOBILE = re.compile(r"(?<![\d-])01[016789][-.\s]?\d{3,4}[-.\s]?\d{4}(?![\d-])")
 _LANDLINE = re.compile(
     r"(?<![\d-])(?:\(0(?:2|[3-6][1-5]|70)\)|0(?:2|[3-6][1-5]|70))[-.\s)]?\d{3,4}[-.\s]?\d{4}(?![\d-])"
 )
+# +82 10-1234-5678, +82 (0)2 3410 1234, 0082-10-…, 82-10-…: the country code drops the trunk 0
+_INTERNATIONAL = re.compile(
+    r"(?<![\d+])(?:\+\s?82|0082|82(?=[-.\s]0?1[016789]))[-.\s]*(?:\(0\)|0)?[-.\s]?"
+    r"(?:1[016789]|2|[3-6][1-5]|70)[-.\s]?\d{3,4}[-.\s]?\d{4}(?![\d-])"
+)
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+# Full-width forms (０１０－１２３４, ＠) and the dashes a word processor puts in numbers are read as
+# ASCII for matching; one character maps to one, so the spans found apply to the original text.
+_FOLD = str.maketrans(
+    {**{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)}, "\u3000": " "}
+    | {dash: "-" for dash in "\u2010\u2011\u2012\u2013\u2014\u2212\ufe63"}
+)
 
 
 @dataclass
@@ -31,17 +42,27 @@ class Redaction:
 def redact(text: str, patient_patterns: Sequence[str] = ()) -> Redaction:
     """The text with identifiers replaced by [주민등록번호], [전화번호], [이메일], [환자번호]."""
     found: Counter[str] = Counter()
+    out, folded = text, text.translate(_FOLD)
 
-    def sub(pattern: re.Pattern[str], label: str, value: str) -> str:
-        replaced, n = pattern.subn(f"[{label}]", value)
-        if n:
-            found[label] += n
-        return replaced
+    def sub(pattern: re.Pattern[str], label: str) -> None:
+        nonlocal out, folded
+        spans = [m.span() for m in pattern.finditer(folded)]
+        if not spans:
+            return
+        found[label] += len(spans)
+        pieces, folded_pieces, at = [], [], 0
+        for start, end in spans:
+            pieces += [out[at:start], f"[{label}]"]
+            folded_pieces += [folded[at:start], f"[{label}]"]
+            at = end
+        out = "".join([*pieces, out[at:]])
+        folded = "".join([*folded_pieces, folded[at:]])
 
-    out = sub(_EMAIL, "이메일", text)
-    out = sub(_RRN, "주민등록번호", out)  # before phones: a 13-digit RRN holds phone-like runs
-    out = sub(_MOBILE, "전화번호", out)
-    out = sub(_LANDLINE, "전화번호", out)
+    sub(_EMAIL, "이메일")
+    sub(_RRN, "주민등록번호")  # before phones: a 13-digit RRN holds phone-like runs
+    sub(_INTERNATIONAL, "전화번호")
+    sub(_MOBILE, "전화번호")
+    sub(_LANDLINE, "전화번호")
     for pattern in patient_patterns:
-        out = sub(re.compile(pattern), "환자번호", out)
+        sub(re.compile(pattern), "환자번호")
     return Redaction(out, found)

@@ -91,6 +91,7 @@ def build_searcher(
         build_encoder(settings),
         settings.index,
         settings.max_question_chars,
+        settings.dense_window_chars,
         reranker=reranker,
         rerank_depth=settings.rerank.candidates,
         law_aliases=load_law_aliases(settings.text.law_aliases),

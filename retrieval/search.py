@@ -139,6 +139,7 @@ class Searcher:
     encoder: SparseEncoder
     settings: IndexSettings
     max_question_chars: int = 2000
+    dense_window_chars: int = 300
     reranker: Reranker = field(default_factory=NoReranker)
     rerank_depth: int = 40
     law_aliases: Mapping[str, Sequence[str]] = field(default_factory=dict)
@@ -165,6 +166,10 @@ class SearchResult:
     references: list[QuestionReference] = field(default_factory=list)
     only_reference: bool = False
     timings_ms: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what the search did not read as asked
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def validate_question(question: str, max_chars: int) -> str:
@@ -176,7 +181,34 @@ def validate_question(question: str, max_chars: int) -> str:
             f"the question has {len(text)} characters; the limit is {max_chars}. "
             "Ask about one point at a time."
         )
+    bad = _SURROGATE.search(text)
+    if bad:  # JSON may escape half of a UTF-16 pair ("\ud800"); no text encoding can carry it
+        raise InvalidQuery(
+            f"the question has an unpaired UTF-16 surrogate at character {bad.start() + 1}, which is not "
+            "text: send the question as UTF-8 (a copy-paste from another program may have cut a character)"
+        )
     return text
+
+
+def dense_window(question: str, chars: int) -> str:
+    """What the embedder reads of a long question: its first and last `chars / 2` characters.
+
+    An embedding's cost grows with the question's length (2,000 characters: 3.6 s on 2 cores),
+    and a long question is mostly pasted context before the question itself; BM25 still reads
+    every word."""
+    if len(question) <= chars:
+        return question
+    half = chars // 2
+    return f"{question[:half]} … {question[-half:]}"
+
+
+def window_note(question: str, chars: int) -> str:
+    if len(question) <= chars:
+        return ""
+    return (
+        f"the question has {len(question)} characters: dense retrieval read its first and last "
+        f"{chars // 2}; keyword retrieval read all of it"
+    )
 
 
 def plan_query(
@@ -189,7 +221,8 @@ def plan_query(
     versions: tuple[str, ...] | None = None,
 ) -> QueryPlan:
     settings = searcher.settings
-    dense = searcher.queries.get(question).tolist() if mode != "sparse" else None
+    window = dense_window(question, searcher.dense_window_chars)
+    dense = searcher.queries.get(window).tolist() if mode != "sparse" else None
     terms = searcher.encoder.encode_question(question) if mode != "dense" else None
     return QueryPlan(
         mode=mode,
@@ -266,6 +299,7 @@ def search_details(
         references=[r.reference for r in found.resolution.references],
         only_reference=found.resolution.only_reference,
         timings_ms=timings,
+        notes=[n for n in [window_note(found.question, searcher.dense_window_chars)] if n],
     )
 
 

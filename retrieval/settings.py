@@ -271,13 +271,35 @@ class AnswerSettings(BaseModel):
     )
     patient_number_patterns: list[str] = Field(
         default_factory=lambda: [
-            r"(?:환자|등록|병록|차트|진료|입원)\s*번호\s*[:：]?\s*[A-Za-z]{0,2}\d{4,12}"
+            r"(?:환자|등록|병록|차트|진료|입원)\s*번호\s*[:#]?\s*[A-Za-z]{0,3}-?\d[\d-]{2,14}\d",
+            r"(?<![A-Za-z0-9-])[A-Za-z]{1,3}-\d{2,4}-\d{3,8}(?![\d-])",  # H-2024-000123
         ],
         description="Regular expressions for your hospital's patient and record numbers; redacted "
-        "before a question is logged or sent to a model.",
+        "before a question is searched, logged or sent to a model. They are matched with full-width "
+        "forms and typographic dashes read as ASCII (０１２－３ as 012-3).",
     )
     audit_log: bool = Field(
         default=False, description="Log redacted questions (for audit); off keeps logs free of questions."
+    )
+
+
+class ServerSettings(BaseModel):
+    """Limits of the HTTP service (`kmed serve`) and where it logs."""
+
+    max_body_bytes: int = Field(
+        default=1 << 20, ge=1024, description="Largest request body accepted (larger: 413)."
+    )
+    body_timeout: float = Field(
+        default=15.0,
+        gt=0,
+        description="Seconds a client may take to send the rest of a request body (slower: 408).",
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="Log records as JSON lines (one object each) or as plain text."
+    )
+    log_file: Path | None = Field(default=None, description="Append logs to this file instead of stderr.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Lowest level logged."
     )
 
 
@@ -306,6 +328,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     lawgo: LawGoSettings = Field(default_factory=LawGoSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
     cors_origins: list[str] = Field(
         default_factory=list,
         description='Origins whose pages may embed the widget (e.g. ["https://intranet.hospital.kr"]); '
@@ -320,6 +343,12 @@ class Settings(BaseSettings):
     )
     qdrant_api_key: str | None = Field(default=None, description="Shortcut for index.qdrant_api_key.")
     max_question_chars: int = Field(default=2000, ge=1, description="Longer questions are refused.")
+    dense_window_chars: int = Field(
+        default=300,
+        ge=32,
+        description="Of a longer question, the embedder reads the first and last half of this many "
+        "characters (embedding cost grows with length); BM25 reads every word. The response says so.",
+    )
 
     def model_post_init(self, __context: object) -> None:
         if self.qdrant_url and not self.index.qdrant_url:

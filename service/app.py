@@ -1,6 +1,6 @@
 """The FastAPI application: `create_app(settings)` builds the searcher once, in its lifespan.
 
-Routes stay thin; every `KmedError` maps to a status code here and nowhere else.
+Routes stay thin; every `KmedError` maps to a status code in `service/errors.py` and nowhere else.
 If no index exists yet the app still starts: /readyz answers 503 and says to run
 `kmed ingest`, and the searcher is opened on the first request after ingestion.
 """
@@ -12,19 +12,18 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
 
 from retrieval.answer import Answerer
-from retrieval.errors import ConfigurationError, IndexUnavailable, InvalidQuery, KmedError, NotFound
+from retrieval.errors import IndexUnavailable
 from retrieval.search import Searcher
 from retrieval.settings import Settings
-from service import ask, documents, widget
+from service import ask, documents, errors, widget
+from service.middleware import RequestContext
 from service.routes import router
 
 log = logging.getLogger("kmed.service")
-STATUS = {InvalidQuery: 422, NotFound: 404, IndexUnavailable: 503, ConfigurationError: 500}
 
 DESCRIPTION = """
 한국 보건의료 법령(법률·시행령·시행규칙)과 진료지침을 조항·절 단위로 찾아 주는 하이브리드 검색 API입니다.
@@ -94,6 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        max_body_size=settings.server.max_body_bytes,
     )
     app.state.holder = holder
     app.state.settings = settings
@@ -108,10 +108,8 @@ def create_app(settings: Settings) -> FastAPI:
             allow_headers=["Content-Type"],
         )
     app.include_router(documents.router)
+    app.add_middleware(RequestContext, body_timeout=settings.server.body_timeout)
 
-    @app.exception_handler(KmedError)
-    async def kmed_error(_: Request, exc: KmedError) -> JSONResponse:
-        status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 500)
-        return JSONResponse(status_code=status, content={"detail": str(exc)})
+    errors.install(app)
 
     return app

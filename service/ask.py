@@ -7,19 +7,23 @@ text as it is written), then `answer` (the verified answer; only its sentences c
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
+from sse_starlette import EventSourceResponse
 
 from retrieval.answer import Answer, Answerer, answer, answer_events
 from retrieval.errors import KmedError
 from retrieval.models import Hit, SearchFilters
 from retrieval.search import validate_question
-from service.routes import ERRORS
+from service.audit import audit
+from service.errors import responses
+from service.middleware import request_id
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["answers"])
 
 
@@ -42,22 +46,30 @@ def get_answerer(request: Request) -> Answerer:
 @router.post(
     "/v1/ask",
     response_model=Answer,
-    responses={**ERRORS, 200: {"content": {"text/event-stream": {}}, "description": "Answer, or SSE."}},
+    responses={
+        **responses(404, 408, 413, 422, 503),
+        200: {"content": {"text/event-stream": {}}, "description": "Answer, or SSE."},
+    },
 )
-def ask(body: AskRequest, answerer: Annotated[Answerer, Depends(get_answerer)]) -> Answer | StreamingResponse:
+def ask(
+    request: Request, body: AskRequest, answerer: Annotated[Answerer, Depends(get_answerer)]
+) -> Answer | EventSourceResponse:
     """질의응답: a short Korean answer, each sentence with [n] citations checked against the clause
     text, or 근거를 찾지 못했습니다 with the nearest clauses as 참고."""
     validate_question(body.question, answerer.searcher.max_question_chars)
     if not body.stream:
-        return answer(answerer, body.question, filters=body.filters, k=body.k)
-    return StreamingResponse(_events(answerer, body), media_type="text/event-stream")
+        result = answer(answerer, body.question, filters=body.filters, k=body.k)
+        _audit(request, result)
+        return result
+    # keep-alive comments every 15 s hold proxies open while a slow model thinks
+    return EventSourceResponse(_events(request, answerer, body), ping=15, sep="\n")
 
 
-def _events(answerer: Answerer, body: AskRequest) -> Iterator[str]:
+def _events(request: Request, answerer: Answerer, body: AskRequest) -> Iterator[dict[str, str]]:
+    """The answer's events; whatever fails ends the stream with an `error` event, never a cut."""
+    events = answer_events(answerer, body.question, filters=body.filters, k=body.k, stream=True)
     try:
-        for kind, value in answer_events(
-            answerer, body.question, filters=body.filters, k=body.k, stream=True
-        ):
+        for kind, value in events:
             if kind == "retrieval":
                 hits = value if isinstance(value, list) else []
                 data = json.dumps(
@@ -66,7 +78,28 @@ def _events(answerer: Answerer, body: AskRequest) -> Iterator[str]:
             elif kind == "delta":
                 data = json.dumps({"text": value}, ensure_ascii=False)
             else:
-                data = Answer.model_validate(value).model_dump_json()
-            yield f"event: {kind}\ndata: {data}\n\n"
+                final = Answer.model_validate(value)
+                _audit(request, final)
+                data = final.model_dump_json()
+            yield {"event": kind, "data": data}
     except KmedError as exc:
-        yield f"event: error\ndata: {json.dumps({'detail': str(exc)}, ensure_ascii=False)}\n\n"
+        yield {"event": "error", "data": json.dumps({"detail": str(exc)}, ensure_ascii=False)}
+    except Exception as exc:  # the stream has started: a status code can no longer say it
+        rid = request_id.get()
+        log.error("answer stream failed: %s", type(exc).__name__, exc_info=exc)
+        detail = f"internal error ({type(exc).__name__}); quote request id {rid}"
+        yield {"event": "error", "data": json.dumps({"detail": detail, "request_id": rid})}
+    finally:
+        events.close()  # a client that went away stops the generation (and the model's stream)
+
+
+def _audit(request: Request, result: Answer) -> None:
+    audit(
+        request,
+        "ask",
+        question=result.question,
+        abstained=result.abstained,
+        abstain_stage=result.abstain_stage,
+        cited=[c.clause_id for c in result.citations],
+        latency_ms=result.timings_ms.get("total"),
+    )

@@ -12,8 +12,10 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request
 
 from retrieval.registry import describe, load_documents, remove_document
 from retrieval.search import Searcher
+from service.audit import audit
+from service.errors import ErrorOut
 from service.routes import ERRORS, SearcherDep
-from service.schemas import DocumentDetail, DocumentOut, ErrorOut, RemovedOut
+from service.schemas import DocumentDetail, DocumentOut, RemovedOut
 
 
 def require_admin(
@@ -25,6 +27,7 @@ def require_admin(
         raise HTTPException(403, "document management over the API is off: set KMED_ADMIN_KEY on the server")
     if not x_admin_key or not secrets.compare_digest(x_admin_key.encode(), key.encode()):
         raise HTTPException(401, "missing or wrong X-Admin-Key header")
+    request.state.key_name = "admin"
 
 
 ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -57,9 +60,10 @@ def read_document(searcher: SearcherDep, doc_id: DocId) -> DocumentDetail:
 
 
 @router.delete("/{doc_id}", response_model=RemovedOut, responses=ADMIN_ERRORS)
-def delete_document(searcher: SearcherDep, doc_id: DocId) -> RemovedOut:
+def delete_document(request: Request, searcher: SearcherDep, doc_id: DocId) -> RemovedOut:
     """문서 삭제: remove a document with all its versions; searches stop seeing it at once."""
     removed = remove_document(searcher.index, doc_id)
+    audit(request, "document.remove", doc_id=doc_id, points=removed)
     searcher.registry.invalidate()
     searcher.index.optimize()
     return RemovedOut(doc_id=doc_id, removed=removed)

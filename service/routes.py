@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import time
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from retrieval.errors import IndexUnavailable
 from retrieval.models import SearchFilters
+from retrieval.redact import redact
 from retrieval.search import MAX_K, Searcher, get_clause, lookup, search_details
+from service.audit import audit
+from service.errors import responses
 from service.schemas import (
     ClauseDetail,
-    ErrorOut,
     Health,
     HitOut,
     LookupOut,
@@ -24,11 +26,7 @@ from service.schemas import (
 )
 
 router = APIRouter()
-ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorOut, "description": "No such clause (or the law is not indexed)."},
-    422: {"model": ErrorOut, "description": "Empty or too long question, or bad parameter."},
-    503: {"model": ErrorOut, "description": "No index yet (run `kmed ingest`) or the index is unavailable."},
-}
+ERRORS = responses(404, 422, 503)
 
 
 def get_searcher(request: Request) -> Searcher:
@@ -40,6 +38,7 @@ SearcherDep = Annotated[Searcher, Depends(get_searcher)]
 
 @router.get("/v1/search", response_model=SearchResponse, responses=ERRORS, tags=["search"])
 def search_clauses(
+    request: Request,
     searcher: SearcherDep,
     q: Annotated[
         str, Query(description="질문 (Korean question).", examples=["처방전 대리수령 신청서 보관 기간"])
@@ -60,23 +59,35 @@ def search_clauses(
 
     Hybrid results are reordered by the rerank stage (`reranker` says which one); a question
     that names a clause (`의료법 제22조제2항에 따르면…`) has it among the candidates, first when
-    the question is only the reference, and a 404 when the law has no such clause."""
+    the question is only the reference, and a 404 when the law has no such clause. Personal
+    identifiers are redacted from the question before it is searched or returned."""
     started = time.perf_counter()
+    redaction = redact(q, request.app.state.settings.answer.patient_number_patterns)
     result = search_details(
         searcher,
-        q,
+        redaction.text,
         k=k,
         mode=mode,
         filters=SearchFilters(law=law, level=level, doc_type=doc_type, as_of=as_of),
     )
+    took_ms = (time.perf_counter() - started) * 1000
+    audit(
+        request,
+        "search",
+        question=redaction.text,
+        hits=[h.clause.clause_id for h in result.hits],
+        latency_ms=round(took_ms, 1),
+    )
     return SearchResponse(
-        query=q,
+        query=redaction.text,
+        redacted=dict(redaction.found),
+        notes=result.notes,
         mode=mode,
         k=k,
         reranker=result.reranker,
         references=[r.label for r in result.references],
         hits=[HitOut.of(h) for h in result.hits],
-        took_ms=(time.perf_counter() - started) * 1000,
+        took_ms=took_ms,
     )
 
 

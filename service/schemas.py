@@ -75,7 +75,18 @@ class HitOut(BaseModel):
 
 
 class SearchResponse(BaseModel):
-    query: str = Field(examples=["처방전 대리수령 신청서는 얼마나 보관해야 하나요?"])
+    query: str = Field(
+        description="The question as searched, personal identifiers redacted.",
+        examples=["처방전 대리수령 신청서는 얼마나 보관해야 하나요?"],
+    )
+    redacted: dict[str, int] = Field(
+        default_factory=dict, description="Identifiers removed from the question, by kind.", examples=[{}]
+    )
+    notes: list[str] = Field(
+        default_factory=list,
+        description="What was not read as asked, e.g. only part of a very long question was embedded.",
+        examples=[[]],
+    )
     mode: str = Field(examples=["hybrid"])
     k: int = Field(examples=[5])
     reranker: str = Field(
@@ -123,10 +134,6 @@ class Readiness(BaseModel):
     points: int = Field(description="Clauses in the index.", examples=[14007])
     backend: str = Field(examples=["edge"])
     detail: str = Field(default="", description="Why the service is not ready.")
-
-
-class ErrorOut(BaseModel):
-    detail: str = Field(examples=["the question is empty: type a question in Korean"])
 
 
 class VersionOut(BaseModel):

@@ -11,7 +11,8 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from retrieval.pages import render_page
 from retrieval.search import get_clause
-from service.routes import ERRORS, SearcherDep
+from service.errors import responses
+from service.routes import SearcherDep
 
 STATIC = FilePath(__file__).parent / "static"
 router = APIRouter()
@@ -30,7 +31,10 @@ def widget() -> FileResponse:
 
 @router.get(
     "/v1/clauses/{clause_id}/page.png",
-    responses={**ERRORS, 200: {"content": {"image/png": {}}, "description": "The page, boxes highlighted."}},
+    responses={
+        **responses(404, 409, 422, 503),
+        200: {"content": {"image/png": {}}, "description": "The page, boxes highlighted."},
+    },
     response_class=Response,
     tags=["search"],
 )
@@ -43,5 +47,8 @@ def page_image(
     """원문 페이지: the PDF page of a guideline chunk, rendered with the chunk's text highlighted."""
     clause = get_clause(searcher, clause_id, as_of=as_of)
     settings = request.app.state.settings
-    png = render_page(clause, (settings.cache_dir or settings.data_dir / "cache") / "pages")
+    record = searcher.registry.records().get(clause.doc_id)
+    version = next((v for v in record.versions if v.key == clause.version_key), None) if record else None
+    cache = (settings.cache_dir or settings.data_dir / "cache") / "pages"
+    png = render_page(clause, cache, version.sha256 if version else "")
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})

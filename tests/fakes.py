@@ -37,7 +37,11 @@ class FakeOpenAI:
 
     Speaks POST /v1/chat/completions, plain and streamed (server-sent events ending in
     `data: [DONE]`), and records every request body so tests can read what the model was sent.
+    A streamed reply containing `BREAK` stops there with a malformed chunk, as a server that
+    crashes mid-answer does.
     """
+
+    BREAK = "<<break>>"
 
     def __init__(self) -> None:
         import http.server
@@ -61,6 +65,7 @@ class FakeOpenAI:
                     self.send_response(200)
                     self.send_header("Content-Type", "text/event-stream")
                     self.end_headers()
+                    reply, broken, _ = reply.partition(FakeOpenAI.BREAK)
                     for n in range(0, len(reply), 7):
                         chunk = {
                             "id": "c1",
@@ -72,6 +77,10 @@ class FakeOpenAI:
                             ],
                         }
                         self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    if broken:
+                        self.wfile.write(b'data: {"id": "c1", "choices": [{"delta": \n\n')
+                        self.close_connection = True
+                        return
                     self.wfile.write(b"data: [DONE]\n\n")
                     return
                 payload = {

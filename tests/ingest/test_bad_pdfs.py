@@ -89,3 +89,25 @@ def test_each_bad_file_fails_alone_with_one_clear_line(bad: dict[str, Path], tmp
         r.clauses + r.supplementary for r in report.files if r.path == good
     )
     index.close()
+
+
+@pytest.mark.parametrize(
+    "name, payload",
+    [
+        ("nested.json", "[" * 100_000 + "]" * 100_000),
+        ("nested.xml", "<법령>" + "<조문>" * 100_000 + "</조문>" * 100_000 + "</법령>"),
+    ],
+)
+def test_any_exception_of_one_file_is_that_files_error(name: str, payload: str, tmp_path: Path) -> None:
+    """A file that makes a parser recurse too deep (or fail in any other way) is one error line."""
+    settings = load_settings(data_dir=tmp_path / "data")
+    embedder, encoder = CountingEmbedder(), build_encoder(settings)
+    index = open_for_writing(settings, embedder)
+    hostile = tmp_path / name
+    hostile.write_text(payload, "utf-8")
+    good = Path(__file__).resolve().parent.parent / "data" / "statute_sample.md"
+    report = ingest_paths([hostile, good], index=index, embedder=embedder, encoder=encoder)
+    index.close()
+    (failed,) = report.failed
+    assert failed.path == hostile and name in failed.error and "\n" not in failed.error
+    assert [r.status for r in report.files if r.path == good] == ["new"]

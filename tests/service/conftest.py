@@ -16,6 +16,7 @@ from ingest.pipeline import ingest_paths
 from retrieval.runtime import build_dense, build_encoder, open_for_writing
 from retrieval.settings import Settings, load_settings
 from service.app import create_app
+from tests.fakes import FakeOpenAI
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -41,6 +42,14 @@ def serve(settings: Settings) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def fake_llm() -> Iterator[FakeOpenAI]:
+    """An OpenAI-compatible chat server on loopback with scripted replies."""
+    fake = FakeOpenAI()
+    yield fake
+    fake.close()
 
 
 @pytest.fixture(scope="module")

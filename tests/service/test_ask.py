@@ -36,13 +36,6 @@ QUESTION = "진료기록부는 몇 년 동안 보관해야 하나요?"
 
 
 @pytest.fixture(scope="module")
-def fake_llm() -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI()
-    yield fake
-    fake.close()
-
-
-@pytest.fixture(scope="module")
 def indexed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     root = tmp_path_factory.mktemp("ask")
     (root / "inj.md").write_text(INJECTED, encoding="utf-8")
