@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -26,11 +25,14 @@ if TYPE_CHECKING:  # ingest is imported by the ingest command only, to keep star
     from ingest.guidelines import GuidelineMeta
     from ingest.pipeline import FileResult
 
+from kmed.console import DataDir, err, fail, out, settings_for
 from kmed.documents_cli import documents_app
+from kmed.keys_cli import keys_app
 from kmed.laws_cli import laws_app
 from kmed.qa_cli import qa_app
 from kmed.rerank_cli import rerank_app
-from retrieval.errors import ConfigurationError, IndexUnavailable, InvalidQuery, KmedError, NotFound
+from kmed.snapshot_cli import snapshot_app
+from retrieval.errors import KmedError
 from retrieval.models import SearchFilters
 from retrieval.settings import Settings, load_settings
 
@@ -43,10 +45,8 @@ app.add_typer(laws_app, name="laws")
 app.add_typer(documents_app, name="documents")
 app.add_typer(qa_app, name="qa")
 app.add_typer(rerank_app, name="rerank")
-# wide enough for Korean law titles when output goes to a file or a pipe
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
-EXIT_CODES = {InvalidQuery: 2, NotFound: 2, IndexUnavailable: 3, ConfigurationError: 4}
+app.add_typer(keys_app, name="keys")
+app.add_typer(snapshot_app, name="snapshot")
 
 
 @app.callback()
@@ -62,16 +62,6 @@ def main() -> None:
     configure_logging(server, level="WARNING" if server.log_level in ("DEBUG", "INFO") else None)
 
 
-def _fail(exc: KmedError) -> typer.Exit:
-    err.print(f"[red]error:[/red] {exc}")
-    code = next((c for t, c in EXIT_CODES.items() if isinstance(exc, t)), 1)
-    return typer.Exit(code)
-
-
-def _settings(data_dir: Path | None) -> Settings:
-    return load_settings(data_dir=data_dir) if data_dir else load_settings()
-
-
 def _filters(**given: str | None) -> SearchFilters:
     """Search filters from options, or exit 2 naming the bad one."""
     try:
@@ -79,11 +69,6 @@ def _filters(**given: str | None) -> SearchFilters:
     except ValidationError as exc:
         err.print(f"error: --{str(exc.errors()[0]['loc'][0]).replace('_', '-')}: {exc.errors()[0]['msg']}")
         raise typer.Exit(2) from exc
-
-
-DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Index and cache folder (default: KMED_DATA_DIR or ./data).")
-]
 
 
 @app.command()
@@ -114,7 +99,7 @@ def ingest(
     from ingest.guidelines import GuidelineMeta
     from ingest.pipeline import discover
 
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     files = discover(paths)
     if not files:
         err.print("error: no supported files found (.md, .xml, .json, .pdf) in the given paths")
@@ -147,7 +132,7 @@ def ingest_files(files: list[Path], settings: Settings, *, meta: GuidelineMeta |
         embedder = build_dense(settings)
         index = open_for_writing(settings, embedder)
     except KmedError as exc:
-        return _fail(exc).exit_code
+        return fail(exc).exit_code
     encoder = build_encoder(settings)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True) as progress:
@@ -240,13 +225,13 @@ def search(
         raise typer.Exit(2)
     filters = _filters(law=law, level=level, doc_type=doc_type, as_of=as_of)
     try:
-        searcher = build_searcher(_settings(data_dir))
+        searcher = build_searcher(settings_for(data_dir))
         try:  # an Edge shard stays locked while open: release it even when the question is refused
             hits = run_search(searcher, question, k=k, mode=mode, filters=filters)  # type: ignore[arg-type]
         finally:
             searcher.index.close()
     except KmedError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     if as_json:
         sys.stdout.write(json.dumps([h.model_dump(mode="json") for h in hits], ensure_ascii=False) + "\n")
         return
@@ -280,13 +265,13 @@ def show(
 
     filters = _filters(as_of=as_of)
     try:
-        searcher = build_searcher(_settings(data_dir), reranker=_reranker(_settings(data_dir), "none"))
+        searcher = build_searcher(settings_for(data_dir), reranker=_reranker(settings_for(data_dir), "none"))
         try:
             found = lookup(searcher, reference, as_of=filters.as_of)
         finally:
             searcher.index.close()
     except KmedError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     if as_json:
         rows = [
             {
@@ -341,13 +326,13 @@ def ask(
 
     filters = _filters(law=law, doc_type=doc_type, as_of=as_of)
     try:
-        answerer = build_answerer(_settings(data_dir))
+        answerer = build_answerer(settings_for(data_dir))
         try:
             result = answer(answerer, question, filters=filters, k=k)
         finally:
             answerer.searcher.index.close()
     except KmedError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     if as_json:
         sys.stdout.write(result.model_dump_json(exclude={"retrieval"}) + "\n")
         return
@@ -403,7 +388,7 @@ def evaluate(
     if not qa_file.is_file():
         err.print(f"error: {qa_file}: no such file")
         raise typer.Exit(2)
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     names = [r.strip() for r in (rerank or settings.rerank.backend).split(",") if r.strip()]
     valid = ("none", "learned", "cross-encoder", "http", "llm")
     if not names or any(n not in valid for n in names):
@@ -436,7 +421,7 @@ def evaluate(
         finally:
             base.index.close()
     except KmedError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     labels = list(runs)
     if as_json:
         public = {key: result[key] for key in ("n_answerable", "modes", "misses")}
@@ -517,7 +502,7 @@ def serve(
     from kmed.logs import configure_logging
     from service.app import create_app
 
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     configure_logging(settings.server)
     uvicorn.run(
         create_app(settings),

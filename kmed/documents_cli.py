@@ -1,7 +1,4 @@
-"""`kmed documents`: what is in the index, version by version, and removing a document.
-
-kmed/cli.py is imported inside the commands, not at the top: it registers this sub-app.
-"""
+"""`kmed documents`: what is in the index, version by version, and removing a document."""
 
 from __future__ import annotations
 
@@ -14,6 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from kmed.console import AsJson, DataDir
 from retrieval.errors import KmedError
 from retrieval.registry import DocumentRecord, describe
 
@@ -22,21 +20,17 @@ documents_app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Index and cache folder (default: KMED_DATA_DIR or ./data).")
-]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _records(data_dir: Path | None) -> dict[str, DocumentRecord]:
-    from kmed.cli import _fail, _settings
+    from kmed.console import fail, settings_for
     from retrieval.index import open_index
     from retrieval.registry import load_documents
 
     try:
-        index = open_index(_settings(data_dir))
+        index = open_index(settings_for(data_dir))
     except KmedError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     try:
         return load_documents(index)
     finally:
@@ -46,7 +40,7 @@ def _records(data_dir: Path | None) -> dict[str, DocumentRecord]:
 @documents_app.command("list")
 def list_documents(as_json: AsJson = False, data_dir: DataDir = None) -> None:
     """One line per document: id, type, title, the version searched by default, versions held."""
-    from kmed.cli import out
+    from kmed.console import out
 
     records = sorted(_records(data_dir).values(), key=lambda r: (r.doc_type, r.title))
     if as_json:
@@ -76,7 +70,7 @@ def show_document(
     data_dir: DataDir = None,
 ) -> None:
     """A document's metadata and every version held, with its status and validity."""
-    from kmed.cli import err, out
+    from kmed.console import err, out
 
     record = _records(data_dir).get(doc_id)
     if record is None:
@@ -120,19 +114,19 @@ def remove(
     data_dir: DataDir = None,
 ) -> None:
     """Remove a document with all its versions; other documents score as if it was never there."""
-    from kmed.cli import _fail, _settings, out
+    from kmed.console import fail, out, settings_for
     from retrieval.index import open_index
     from retrieval.registry import remove_document
 
     if not yes:
         typer.confirm(f"remove {doc_id} and all its versions from the index?", abort=True)
     try:
-        index = open_index(_settings(data_dir))
+        index = open_index(settings_for(data_dir))
         try:
             removed = remove_document(index, doc_id)
             index.optimize()
         finally:
             index.close()
     except KmedError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     out.print(f"removed {doc_id}: {removed} units")

@@ -53,9 +53,10 @@ def sync(
     ] = None,
 ) -> None:
     """Fetch the laws whose current version was not synced yet, ingest them, and record them."""
-    from kmed.cli import _settings, err, ingest_files, out
+    from kmed.cli import ingest_files
+    from kmed.console import err, out, settings_for
 
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     lawgo = settings.lawgo
     try:
         titles = list(dict.fromkeys(" ".join(t.split()) for t in law)) if law else load_law_list(lawgo.laws)

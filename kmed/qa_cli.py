@@ -1,7 +1,4 @@
-"""`kmed qa check`: a QA set's gold citations and evidence, checked against the source documents.
-
-kmed/cli.py is imported inside the commands, not at the top: it registers this sub-app.
-"""
+"""`kmed qa check`: a QA set's gold citations and evidence, checked against the source documents."""
 
 from __future__ import annotations
 
@@ -39,12 +36,12 @@ def check(
     """Every gold clause exists (law = the parent Act's title, level, article, 항, 호), every
     evidence excerpt is in a gold clause or on a gold page, ids are unique; exit 1 on a problem."""
     from ingest.qacheck import Sources, check_rows, load_rows
-    from kmed.cli import _settings, err, out
+    from kmed.console import err, out, settings_for
 
     if not qa_file.is_file():
         err.print(f"error: {qa_file}: no such file")
         raise typer.Exit(2)
-    corpora = _settings(None).shared_dir / "corpora"
+    corpora = settings_for(None).shared_dir / "corpora"
     statute_files = _files(statutes or [corpora / "statutes"], ".md", ".xml", ".json")
     pdf_files = _files(pdfs or [corpora / "guidelines" / "pdf"], ".pdf")
     rows = load_rows(qa_file)

@@ -65,8 +65,8 @@ def train(
     answerability model on out-of-fold rerankings with its threshold. Prints validation figures."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from kmed.cli import _fail, _settings, err
-    from kmed.cli import out as console
+    from kmed.console import err, fail, settings_for
+    from kmed.console import out as console
     from retrieval.evaluation import load_qa
     from retrieval.rerank import NoReranker
     from retrieval.runtime import build_searcher
@@ -75,7 +75,7 @@ def train(
     if not qa_file.is_file():
         err.print(f"error: {qa_file}: no such file")
         raise typer.Exit(2)
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     ranker_path = out or settings.rerank.learned_model
     answer_path = answerability_out or (
         ranker_path.with_name("answerability.json") if out else settings.answer.answerability_model
@@ -115,7 +115,7 @@ def train(
         finally:
             searcher.index.close()
     except KmedError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     except ValueError as exc:  # no question with a gold clause among its candidates
         err.print(f"error: {exc}")
         raise typer.Exit(2) from exc

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -303,6 +303,43 @@ class ServerSettings(BaseModel):
     )
 
 
+class ApiKey(BaseModel):
+    """A client's key, stored as its SHA-256 (`kmed keys new` makes one)."""
+
+    name: str = Field(pattern=r"^[\w.-]{1,64}$", description="Who holds it; logged, the key never is.")
+    hash: str = Field(pattern=r"^sha256:[0-9a-f]{64}$", description="sha256:<hex digest of the key>.")
+    role: Literal["read", "ingest", "admin"] = Field(
+        description="read: search, ask, clauses; ingest: also uploads, jobs and the document list; "
+        "admin: also deleting documents and snapshots."
+    )
+
+
+class AuthSettings(BaseModel):
+    """Who may call what, and how often."""
+
+    read_requires_key: bool = Field(
+        default=False,
+        description="Search, ask and clause routes need a key too (off: open to the intranet, for a demo).",
+    )
+    rate_limit: str = Field(
+        default="120/minute", description="Requests per key (limits notation: '120/minute', '10/second')."
+    )
+    anonymous_rate_limit: str = Field(
+        default="60/minute", description="Requests per client address without a key."
+    )
+
+    @field_validator("rate_limit", "anonymous_rate_limit")
+    @classmethod
+    def _parse(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a rate like '120/minute'") from exc
+        return value
+
+
 class Settings(BaseSettings):
     """All settings of the service, from the environment (KMED_*) or a .env file."""
 
@@ -329,6 +366,12 @@ class Settings(BaseSettings):
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     lawgo: LawGoSettings = Field(default_factory=LawGoSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    api_keys: list[ApiKey] = Field(
+        default_factory=list,
+        description='Client keys (JSON list of {"name", "hash": "sha256:…", "role"}); `kmed keys new` '
+        "makes one.",
+    )
     cors_origins: list[str] = Field(
         default_factory=list,
         description='Origins whose pages may embed the widget (e.g. ["https://intranet.hospital.kr"]); '
@@ -336,7 +379,8 @@ class Settings(BaseSettings):
     )
     admin_key: str | None = Field(
         default=None,
-        description="Key for the API's document-management routes (X-Admin-Key header); unset disables them.",
+        description="A plain admin key (X-Admin-Key or X-API-Key header), kept for older set-ups; prefer "
+        "KMED_API_KEYS, which stores keys as hashes.",
     )
     qdrant_url: str | None = Field(
         default=None, description="Shortcut for index.qdrant_url (KMED_QDRANT_URL)."

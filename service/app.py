@@ -19,7 +19,8 @@ from retrieval.answer import Answerer
 from retrieval.errors import IndexUnavailable
 from retrieval.search import Searcher
 from retrieval.settings import Settings
-from service import ask, documents, errors, widget
+from service import ask, documents, errors, snapshots, widget
+from service.auth import Auth
 from service.middleware import RequestContext
 from service.routes import router
 
@@ -50,6 +51,7 @@ class SearcherHolder:
         self._searcher: Searcher | None = None
         self._answerer: Answerer | None = None
         self._lock = threading.Lock()
+        self.write_lock = threading.Lock()  # one writer at a time: removals, snapshots, ingestion
 
     def get(self) -> Searcher:
         with self._lock:
@@ -97,6 +99,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.holder = holder
     app.state.settings = settings
+    app.state.auth = Auth.of(settings)
     app.include_router(router)
     app.include_router(ask.router)
     app.include_router(widget.router)
@@ -105,9 +108,11 @@ def create_app(settings: Settings) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type"],
+            allow_headers=["Content-Type", "X-API-Key", "Authorization", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
         )
     app.include_router(documents.router)
+    app.include_router(snapshots.router)
     app.add_middleware(RequestContext, body_timeout=settings.server.body_timeout)
 
     errors.install(app)

@@ -19,6 +19,7 @@ from retrieval.answer import Answer, Answerer, answer, answer_events
 from retrieval.errors import KmedError
 from retrieval.models import Hit, SearchFilters
 from retrieval.search import validate_question
+from service import auth
 from service.audit import audit
 from service.errors import responses
 from service.middleware import request_id
@@ -46,8 +47,9 @@ def get_answerer(request: Request) -> Answerer:
 @router.post(
     "/v1/ask",
     response_model=Answer,
+    dependencies=[Depends(auth.read)],
     responses={
-        **responses(404, 408, 413, 422, 503),
+        **responses(401, 403, 404, 408, 413, 422, 429, 503),
         200: {"content": {"text/event-stream": {}}, "description": "Answer, or SSE."},
     },
 )

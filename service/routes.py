@@ -13,6 +13,7 @@ from retrieval.errors import IndexUnavailable
 from retrieval.models import SearchFilters
 from retrieval.redact import redact
 from retrieval.search import MAX_K, Searcher, get_clause, lookup, search_details
+from service import auth
 from service.audit import audit
 from service.errors import responses
 from service.schemas import (
@@ -26,7 +27,8 @@ from service.schemas import (
 )
 
 router = APIRouter()
-ERRORS = responses(404, 422, 503)
+ERRORS = responses(401, 403, 404, 422, 429, 503)
+READ = [Depends(auth.read)]
 
 
 def get_searcher(request: Request) -> Searcher:
@@ -36,7 +38,7 @@ def get_searcher(request: Request) -> Searcher:
 SearcherDep = Annotated[Searcher, Depends(get_searcher)]
 
 
-@router.get("/v1/search", response_model=SearchResponse, responses=ERRORS, tags=["search"])
+@router.get("/v1/search", response_model=SearchResponse, responses=ERRORS, tags=["search"], dependencies=READ)
 def search_clauses(
     request: Request,
     searcher: SearcherDep,
@@ -91,7 +93,9 @@ def search_clauses(
     )
 
 
-@router.get("/v1/clauses/lookup", response_model=LookupResponse, responses=ERRORS, tags=["search"])
+@router.get(
+    "/v1/clauses/lookup", response_model=LookupResponse, responses=ERRORS, tags=["search"], dependencies=READ
+)
 def lookup_clause(
     searcher: SearcherDep,
     ref: Annotated[
@@ -111,7 +115,13 @@ def lookup_clause(
     return LookupResponse(ref=ref, found=[LookupOut.of(r) for r in found])
 
 
-@router.get("/v1/clauses/{clause_id}", response_model=ClauseDetail, responses=ERRORS, tags=["search"])
+@router.get(
+    "/v1/clauses/{clause_id}",
+    response_model=ClauseDetail,
+    responses=ERRORS,
+    tags=["search"],
+    dependencies=READ,
+)
 def read_clause(
     searcher: SearcherDep,
     clause_id: Annotated[

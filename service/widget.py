@@ -6,11 +6,12 @@ from datetime import date
 from pathlib import Path as FilePath
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from retrieval.pages import render_page
 from retrieval.search import get_clause
+from service import auth
 from service.errors import responses
 from service.routes import SearcherDep
 
@@ -31,8 +32,9 @@ def widget() -> FileResponse:
 
 @router.get(
     "/v1/clauses/{clause_id}/page.png",
+    dependencies=[Depends(auth.read)],
     responses={
-        **responses(404, 409, 422, 503),
+        **responses(401, 403, 404, 409, 422, 429, 503),
         200: {"content": {"image/png": {}}, "description": "The page, boxes highlighted."},
     },
     response_class=Response,

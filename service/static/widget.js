@@ -2,6 +2,9 @@
  *
  *   <script src="http://HOST/widget.js" data-kmed-api="http://HOST" data-kmed-title="…" defer></script>
  *
+ * With `data-kmed-key="…"` (a key of role read, when the server requires one) every request
+ * carries it in the X-API-Key header; page images are then fetched, not linked.
+ *
  * Everything lives in a shadow root (host CSS cannot reach in, ours cannot leak out); no fonts,
  * CDNs or other network requests besides the kmed API; no framework. Answers stream from
  * POST /v1/ask (server-sent events); every [n] becomes a chip that opens the cited clause.
@@ -12,6 +15,12 @@
   var API = ((script && script.getAttribute("data-kmed-api")) || "").replace(/\/$/, "");
   var TITLE = (script && script.getAttribute("data-kmed-title")) || "의료 법령·지침 도우미";
   var NO_ANSWER = "근거를 찾지 못했습니다";
+  var KEY = (script && script.getAttribute("data-kmed-key")) || "";
+  function headers(extra) {
+    var all = extra || {};
+    if (KEY) all["X-API-Key"] = KEY;
+    return all;
+  }
 
   var CSS = [
     ":host{all:initial}",
@@ -136,7 +145,7 @@
     var streamed = "";
     fetch(API + "/v1/ask", {
       method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+      headers: headers({ "Content-Type": "application/json", Accept: "text/event-stream" }),
       body: JSON.stringify({ question: question, stream: true }),
       signal: controller.signal,
     }).then(function (response) {
@@ -227,14 +236,21 @@
     side.appendChild(body);
     side.hidden = false;
     back.focus();
-    fetch(API + "/v1/clauses/" + encodeURIComponent(c.clause_id)).then(function (r) { return r.json(); }).then(function (detail) {
+    fetch(API + "/v1/clauses/" + encodeURIComponent(c.clause_id), { headers: headers() }).then(function (r) { return r.json(); }).then(function (detail) {
       var path = detail.doc_type === "guideline"
         ? (detail.headings || []).join(" > ") + (detail.page_start ? " · p." + detail.page_start : "")
         : [detail.law, detail.article, detail.paragraph].filter(Boolean).join(" ");
       body.insertBefore(el("p", { class: "path" }, path), clause);
       highlight(clause, detail.text, c.quote);
       if (detail.doc_type === "guideline") {
-        var img = el("img", { alt: c.label + " 원문 페이지, 인용 부분 강조", src: API + "/v1/clauses/" + encodeURIComponent(c.clause_id) + "/page.png" });
+        var page = API + "/v1/clauses/" + encodeURIComponent(c.clause_id) + "/page.png";
+        var img = el("img", { alt: c.label + " 원문 페이지, 인용 부분 강조" });
+        if (!KEY) img.src = page;
+        if (KEY) {  // an <img> cannot send a header: fetch the page and show it from a blob
+          fetch(page, { headers: headers() }).then(function (r) { return r.ok ? r.blob() : null; }).then(function (b) {
+            if (b) img.src = URL.createObjectURL(b);
+          });
+        }
         body.appendChild(img);
       } else if (detail.url) {
         var link = el("a", { href: detail.url, target: "_blank", rel: "noopener noreferrer" }, "국가법령정보센터에서 조문 보기");

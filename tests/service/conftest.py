@@ -12,11 +12,10 @@ import httpx
 import pytest
 import uvicorn
 
-from ingest.pipeline import ingest_paths
-from retrieval.runtime import build_dense, build_encoder, open_for_writing
 from retrieval.settings import Settings, load_settings
 from service.app import create_app
 from tests.fakes import FakeOpenAI
+from tests.indexing import index_files
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -55,13 +54,7 @@ def fake_llm() -> Iterator[FakeOpenAI]:
 @pytest.fixture(scope="module")
 def indexed_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = load_settings(data_dir=tmp_path_factory.mktemp("api") / "data")
-    embedder = build_dense(settings)
-    index = open_for_writing(settings, embedder)
-    report = ingest_paths(
-        [DATA / "statute_sample.md"], index=index, embedder=embedder, encoder=build_encoder(settings)
-    )
-    index.close()
-    assert not report.failed
+    index_files(settings, [DATA / "statute_sample.md"])
     return settings
 
 

@@ -12,10 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from ingest.pipeline import ingest_paths
-from retrieval.runtime import build_dense, build_encoder, open_for_writing
 from retrieval.settings import CORPORA_DIR, Settings, load_settings
 from tests.fakes import FakeOpenAI
+from tests.indexing import index_files
 from tests.service.conftest import serve
 
 INJECTED = """---
@@ -40,16 +39,7 @@ def indexed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     root = tmp_path_factory.mktemp("ask")
     (root / "inj.md").write_text(INJECTED, encoding="utf-8")
     settings = load_settings(data_dir=root / "data")
-    embedder = build_dense(settings)
-    index = open_for_writing(settings, embedder)
-    report = ingest_paths(
-        [CORPORA_DIR / "samples", root / "inj.md"],
-        index=index,
-        embedder=embedder,
-        encoder=build_encoder(settings),
-    )
-    index.close()
-    assert not report.failed
+    index_files(settings, [CORPORA_DIR / "samples", root / "inj.md"])
     return settings
 
 

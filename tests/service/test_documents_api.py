@@ -8,10 +8,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ingest.pipeline import ingest_paths
-from retrieval.runtime import build_dense, build_encoder, open_for_writing
+from retrieval.runtime import build_searcher
+from retrieval.search import search
 from retrieval.settings import Settings, load_settings
+from retrieval.snapshots import restore_snapshot
 from tests.data.guideline_pdf import make_guideline_pdf
+from tests.indexing import index_files
 from tests.service.conftest import DATA, serve
 
 KEY = "test-admin-key"
@@ -20,16 +22,7 @@ ADMIN = {"X-Admin-Key": KEY}
 
 def _index(tmp_path: Path) -> Settings:
     settings = load_settings(data_dir=tmp_path / "data", admin_key=KEY)
-    embedder = build_dense(settings)
-    index = open_for_writing(settings, embedder)
-    report = ingest_paths(
-        [DATA / "statute_sample.md", make_guideline_pdf(tmp_path / "fever.pdf")],
-        index=index,
-        embedder=embedder,
-        encoder=build_encoder(settings),
-    )
-    index.close()
-    assert not report.failed
+    index_files(settings, [DATA / "statute_sample.md", make_guideline_pdf(tmp_path / "fever.pdf")])
     return settings
 
 
@@ -57,7 +50,7 @@ def test_guideline_hits_carry_pages_boxes_and_grades(admin_api: httpx.Client) ->
 def test_documents_need_the_admin_key(admin_api: httpx.Client) -> None:
     assert admin_api.get("/v1/documents").status_code == 401
     wrong = admin_api.get("/v1/documents", headers={"X-Admin-Key": "guess"})
-    assert wrong.status_code == 401 and "X-Admin-Key" in wrong.json()["detail"]
+    assert wrong.status_code == 401 and "X-API-Key" in wrong.json()["detail"]
     assert admin_api.delete("/v1/documents/g-fever").status_code == 401
 
 
@@ -83,6 +76,27 @@ def test_list_show_and_remove_a_document(admin_api: httpx.Client) -> None:
 
 def test_without_a_configured_key_document_routes_are_off(api: httpx.Client) -> None:
     response = api.get("/v1/documents", headers={"X-Admin-Key": "anything"})
-    assert response.status_code == 403 and "KMED_ADMIN_KEY" in response.json()["detail"]
+    assert response.status_code == 403 and "KMED_API_KEYS" in response.json()["detail"]
     spec = api.get("/openapi.json").json()
     assert {"/v1/documents", "/v1/documents/{doc_id}"} <= set(spec["paths"])
+
+
+def test_an_admin_snapshot_of_the_running_index_restores_elsewhere(
+    admin_api: httpx.Client, tmp_path: Path
+) -> None:
+    question = "해열제 용량"
+    served = [
+        h["clause"]["clause_id"] for h in admin_api.get("/v1/search", params={"q": question}).json()["hits"]
+    ]
+    assert admin_api.post("/v1/snapshots").status_code == 401
+    taken = admin_api.post("/v1/snapshots", headers=ADMIN)
+    assert taken.status_code == 200, taken.text
+    path = Path(taken.json()["path"])
+    assert path.is_file() and taken.json()["points"] > 0
+    other = load_settings(data_dir=tmp_path / "restored")
+    restore_snapshot(other, path)
+    searcher = build_searcher(other)
+    try:
+        assert [h.clause.clause_id for h in search(searcher, question, k=5)] == served
+    finally:
+        searcher.index.close()

@@ -15,11 +15,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from ingest.pipeline import ingest_paths
-from retrieval.runtime import build_dense, build_encoder, open_for_writing
 from retrieval.settings import Settings, load_settings
 from tests.data.guideline_pdf import make_guideline_pdf
 from tests.fakes import FakeOpenAI
+from tests.indexing import index_files
 from tests.service.conftest import DATA, serve
 
 QUESTION = "진료기록부는 몇 년 동안 보존해야 하나요?"
@@ -29,13 +28,7 @@ def build(root: Path) -> Settings:
     pdf = make_guideline_pdf(root / "fever.pdf")
     settings = load_settings(data_dir=root / "data")
     settings.server.body_timeout = 1.0
-    embedder = build_dense(settings)
-    index = open_for_writing(settings, embedder)
-    report = ingest_paths(
-        [DATA / "statute_sample.md", pdf], index=index, embedder=embedder, encoder=build_encoder(settings)
-    )
-    index.close()
-    assert not report.failed
+    index_files(settings, [DATA / "statute_sample.md", pdf])
     return settings
 
 
@@ -113,7 +106,7 @@ def test_a_body_that_never_arrives_is_408(api: httpx.Client, indexed: Settings) 
     with socket.create_connection((host, port), timeout=10) as conn:
         conn.sendall(
             b"POST /v1/ask HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 500\r\n\r\n{\"question\": "
+            b'Content-Length: 500\r\n\r\n{"question": '
         )
         started = time.monotonic()
         reply = conn.recv(4096).decode()

@@ -1,0 +1,35 @@
+"""What every `kmed` sub-command shares: the consoles, settings from `--data-dir`, and errors as
+one clean line with an exit code (1 some input files failed, 2 bad usage or input, 3 index
+unavailable, 4 configuration)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from retrieval.errors import ConfigurationError, IndexUnavailable, InvalidQuery, KmedError, NotFound
+from retrieval.settings import Settings, load_settings
+
+# wide enough for Korean law titles when output goes to a file or a pipe
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+EXIT_CODES = {InvalidQuery: 2, NotFound: 2, IndexUnavailable: 3, ConfigurationError: 4}
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Index and cache folder (default: KMED_DATA_DIR or ./data).")
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def fail(exc: KmedError) -> typer.Exit:
+    err.print(f"[red]error:[/red] {exc}")
+    code = next((c for t, c in EXIT_CODES.items() if isinstance(exc, t)), 1)
+    return typer.Exit(code)
+
+
+def settings_for(data_dir: Path | None) -> Settings:
+    return load_settings(data_dir=data_dir) if data_dir else load_settings()
