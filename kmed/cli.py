@@ -89,11 +89,19 @@ def ingest(
     effective: Annotated[
         str | None, typer.Option("--effective", help="Date the edition takes effect (YYYY-MM-DD).")
     ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option("--server", help="Send the files to a running `kmed serve` (e.g. http://HOST:8000)."),
+    ] = None,
+    key: Annotated[
+        str | None, typer.Option("--key", envvar="KMED_KEY", help="API key of role ingest for --server.")
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Parse, embed and index statutes and guideline PDFs; a failing file is reported and the
     batch goes on. Re-ingesting an unchanged file changes nothing; a changed one becomes a new
-    version, switched in atomically. PDF metadata also come from a sidecar next to the file
+    version, switched in atomically. With --server the running service ingests them while it
+    goes on answering. PDF metadata also come from a sidecar next to the file
     (guideline.yaml / .yml / .json with doc_id, title, issuer, version, effective, published);
     the options here win over it."""
     from ingest.guidelines import GuidelineMeta
@@ -117,6 +125,11 @@ def ingest(
     except ValidationError as exc:
         err.print(f"error: --{exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
         raise typer.Exit(2) from exc
+    if server:
+        from kmed.remote_ingest import remote_ingest
+
+        form = {k: v for k, v in given.items() if v}
+        raise typer.Exit(remote_ingest(files, server, key, form))
     raise typer.Exit(ingest_files(files, settings, meta=meta))
 
 
@@ -500,12 +513,13 @@ def serve(
     import uvicorn
 
     from kmed.logs import configure_logging
+    from kmed.service_ingest import service_ingest
     from service.app import create_app
 
     settings = settings_for(data_dir)
     configure_logging(settings.server)
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, ingest=service_ingest(settings)),
         host=host,
         port=port,
         log_config=None,  # ours, configured above: JSON lines, request ids, no raw questions

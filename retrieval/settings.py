@@ -289,6 +289,11 @@ class ServerSettings(BaseModel):
     max_body_bytes: int = Field(
         default=1 << 20, ge=1024, description="Largest request body accepted (larger: 413)."
     )
+    max_upload_bytes: int = Field(
+        default=200 << 20,
+        ge=1024,
+        description="Largest upload to POST /v1/documents, all files together (413).",
+    )
     body_timeout: float = Field(
         default=15.0,
         gt=0,

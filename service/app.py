@@ -19,8 +19,9 @@ from retrieval.answer import Answerer
 from retrieval.errors import IndexUnavailable
 from retrieval.search import Searcher
 from retrieval.settings import Settings
-from service import ask, documents, errors, snapshots, widget
+from service import ask, documents, errors, snapshots, uploads, widget
 from service.auth import Auth
+from service.jobs import Ingest, JobRunner, JobStore
 from service.middleware import RequestContext
 from service.routes import router
 
@@ -78,8 +79,10 @@ class SearcherHolder:
             self._searcher = None
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, ingest: Ingest | None = None) -> FastAPI:
+    """The app; with `ingest` (the composition root's ingestion function) it accepts uploads."""
     holder = SearcherHolder(settings)
+    store = JobStore(settings.data_dir / "jobs")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -87,7 +90,24 @@ def create_app(settings: Settings) -> FastAPI:
             holder.get()
         except IndexUnavailable as exc:
             log.warning("starting without an index: %s", exc)
+        cut = store.recover()
+        if cut:
+            log.warning("%d ingestion jobs were cut off by the last stop; marked failed", cut)
+        app.state.jobs = (
+            JobRunner(
+                store,
+                ingest,
+                holder.get,
+                holder.write_lock,
+                settings.data_dir / "sources",
+                audit_log=settings.answer.audit_log,
+            )
+            if ingest
+            else None
+        )
         yield
+        if app.state.jobs:
+            app.state.jobs.close()
         holder.close()
 
     app = FastAPI(
@@ -95,11 +115,11 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        max_body_size=settings.server.max_body_bytes,
     )
     app.state.holder = holder
     app.state.settings = settings
     app.state.auth = Auth.of(settings)
+    app.state.job_store, app.state.jobs = store, None
     app.include_router(router)
     app.include_router(ask.router)
     app.include_router(widget.router)
@@ -113,7 +133,15 @@ def create_app(settings: Settings) -> FastAPI:
         )
     app.include_router(documents.router)
     app.include_router(snapshots.router)
-    app.add_middleware(RequestContext, body_timeout=settings.server.body_timeout)
+    app.include_router(uploads.build_router(settings))
+    app.add_middleware(
+        RequestContext,
+        body_timeout=settings.server.body_timeout,
+        max_body=settings.server.max_body_bytes,
+        route_limits={
+            ("POST", "/v1/documents"): (settings.server.max_upload_bytes, "KMED_SERVER__MAX_UPLOAD_BYTES")
+        },
+    )
 
     errors.install(app)
 

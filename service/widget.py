@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path as FilePath
+from pathlib import PurePath
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -51,6 +52,10 @@ def page_image(
     settings = request.app.state.settings
     record = searcher.registry.records().get(clause.doc_id)
     version = next((v for v in record.versions if v.key == clause.version_key), None) if record else None
+    sha256 = version.sha256 if version else ""
+    kept = settings.data_dir / "sources" / sha256 / PurePath(clause.source).name
+    if sha256 and not FilePath(clause.source).is_file() and kept.is_file():
+        clause = clause.model_copy(update={"source": str(kept)})  # ingested elsewhere, kept here
     cache = (settings.cache_dir or settings.data_dir / "cache") / "pages"
-    png = render_page(clause, cache, version.sha256 if version else "")
+    png = render_page(clause, cache, sha256)
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})

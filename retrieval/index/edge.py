@@ -95,7 +95,8 @@ class EdgeIndex:
             if "WouldBlock" in str(exc):
                 raise IndexUnavailable(
                     f"the index at {path} is open in another process (a running `kmed serve`?). "
-                    "Stop it, or ingest through that server, then retry."
+                    "Send the files to that service (`kmed ingest --server http://HOST:PORT --key KEY …`), "
+                    "or stop it and retry."
                 ) from exc
             raise IndexUnavailable(f"cannot open the index at {path}: {exc}") from exc
 

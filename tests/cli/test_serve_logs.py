@@ -8,14 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
-from ingest.pipeline import ingest_paths
-from retrieval.runtime import build_dense, build_encoder, open_for_writing
 from retrieval.settings import load_settings
+from tests.indexing import index_files, wait_until_ready
 from tests.service.conftest import DATA, _free_port
 
 KMED = Path(sys.executable).parent / "kmed"
@@ -24,12 +22,7 @@ IDENTIFIERS = ("010-2345-6789", "900101-1234567", "kim.doctor@hanbit.kr", "H-202
 
 def test_serve_writes_redacted_audit_records(tmp_path: Path) -> None:
     settings = load_settings(data_dir=tmp_path / "data")
-    embedder = build_dense(settings)
-    index = open_for_writing(settings, embedder)
-    ingest_paths(
-        [DATA / "statute_sample.md"], index=index, embedder=embedder, encoder=build_encoder(settings)
-    )
-    index.close()
+    index_files(settings, [DATA / "statute_sample.md"])
 
     log_file, port = tmp_path / "logs" / "kmed.jsonl", _free_port()
     env = {
@@ -47,15 +40,7 @@ def test_serve_writes_redacted_audit_records(tmp_path: Path) -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, "kmed serve did not start"
-            time.sleep(0.3)
+        wait_until_ready(base, server)
         who = " ".join(IDENTIFIERS)
         with httpx.Client(base_url=base, timeout=60) as client:
             asked = client.post(

@@ -14,6 +14,7 @@ import uvicorn
 
 from retrieval.settings import Settings, load_settings
 from service.app import create_app
+from service.jobs import Ingest
 from tests.fakes import FakeOpenAI
 from tests.indexing import index_files
 
@@ -26,10 +27,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(settings: Settings) -> Iterator[str]:
+def serve(settings: Settings, ingest: Ingest | None = None) -> Iterator[str]:
     port = _free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(create_app(settings, ingest), host="127.0.0.1", port=port, log_level="warning")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -1,0 +1,78 @@
+"""`kmed ingest --server URL`: send the files to a running service and follow its job.
+
+The service ingests them itself (one writer, searches go on); this command shows the same
+progress bar and table as a local `kmed ingest`.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kmed.console import err, out
+
+HEADERS = ("file", "status", "format", "title", "version", "units", "부칙", "pages", "written", "removed")
+
+
+def remote_ingest(files: list[Path], server: str, key: str | None, form: dict[str, str]) -> int:
+    """Upload, follow the job, print its table; the exit code (1 when a file failed)."""
+    headers = {"X-API-Key": key} if key else {}
+    with httpx.Client(base_url=server.rstrip("/"), headers=headers, timeout=120) as client:
+        try:
+            uploads = [("files", (f.name, f.read_bytes())) for f in files]
+            response = client.post("/v1/documents", files=uploads, data=form)
+        except httpx.HTTPError as exc:
+            err.print(f"[red]error:[/red] cannot reach {server}: {exc}")
+            return 3
+        if response.status_code != 202:
+            detail = (
+                response.json().get("detail") if "json" in response.headers.get("content-type", "") else ""
+            )
+            said = detail or response.text
+            err.print(f"[red]error:[/red] {server} refused the upload ({response.status_code}): {said}")
+            return 2
+        job = response.json()
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=err, transient=True) as progress:
+            task = progress.add_task("queued", total=None)
+            while job["status"] in ("queued", "running"):
+                time.sleep(0.5)
+                job = client.get(f"/v1/jobs/{job['id']}").json()
+                step = job["progress"]
+                if step["stage"] == "embedding":
+                    progress.update(
+                        task,
+                        description="embedding clauses",
+                        total=step["units"],
+                        completed=step["units_embedded"],
+                    )
+                else:
+                    progress.update(task, description=step["stage"])
+    table = Table(title=f"ingested into {server} (job {job['id']})")
+    for col in HEADERS:
+        table.add_column(col)
+    for r in job["results"]:
+        pages = (
+            ""
+            if r["pages"] is None
+            else f"{r['pages']} ({r['ocr_pages']} OCR)"
+            if r["ocr_pages"]
+            else str(r["pages"])
+        )
+        table.add_row(
+            r["name"], r["status"], r["format"], r["title"], r["version"], str(r["units"]),
+            str(r["supplementary"]), pages, str(r["written"]), str(r["removed"]),
+        )  # fmt: skip
+        if r["status"] == "failed":
+            err.print(f"[red]✗[/red] {r['name']}: {r['error']}")
+    out.print(table)
+    failed = sum(r["status"] == "failed" for r in job["results"])
+    out.print(
+        f"{len(job['results']) - failed} ok, {failed} failed; job {job['status']}"
+        + (f": {job['error']}" if job["error"] else "")
+    )
+    return 1 if failed or job["status"] == "failed" else 0
