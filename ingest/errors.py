@@ -1,8 +1,9 @@
 """Errors raised while reading source documents into clauses.
 
-    IngestError            catch this at the CLI/API edge: any ingestion failure
-     └── ParseError        the file was read but its content is malformed for its format
-          └── UnsupportedFormat
+    KmedError (retrieval.errors)
+     └── IngestError       catch this at the CLI/API edge: any ingestion failure
+          └── ParseError   the file was read but its content is malformed for its format
+               └── UnsupportedFormat
                            the file is a kind of document this parser does not read
                            (a PDF, a law.go.kr search/history list, an unknown layout)
 
@@ -11,8 +12,10 @@ Every message says which file, what is wrong, and what to do about it; the CLI s
 
 from __future__ import annotations
 
+from retrieval.errors import KmedError
 
-class IngestError(Exception):
+
+class IngestError(KmedError):
     """Base of ingestion errors; the CLI prints the message and exits non-zero."""
 
 

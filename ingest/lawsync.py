@@ -28,7 +28,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal, Self
 
+import defusedxml.ElementTree as SafeET
 import httpx
+import stamina
+from defusedxml import DefusedXmlException
 
 from ingest.errors import IngestError
 
@@ -60,6 +63,20 @@ class MissingOcKey(LawSyncError):
 
 class ApiUnavailable(LawSyncError):
     """The API answered no law at all (unreachable, HTTP error, HTML page, refusal); the run stops."""
+
+
+RETRIES = 3  # attempts per request
+RETRY_STATUS = {429, 500, 502, 503, 504}
+
+
+class _RetryStatus(Exception):
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def _transient(exc: Exception) -> bool:
+    return isinstance(exc, httpx.TimeoutException | httpx.TransportError | _RetryStatus)
 
 
 @dataclass(frozen=True)
@@ -160,10 +177,22 @@ class LawGoClient:
             raise ApiUnavailable(f"{endpoint} refused the request: <{root.tag}> {detail}; {hint}")
         return root
 
+    def _get_with_retries(self, url: str, params: Mapping[str, str | int]) -> httpx.Response:
+        """GET, retried with exponential backoff (stamina) on what a moment may fix: timeouts,
+        lost connections, 429 and 5xx. The calls are idempotent reads."""
+        for attempt in stamina.retry_context(
+            on=_transient, attempts=RETRIES, timeout=self.timeout * RETRIES + 10, wait_initial=0.5, wait_max=4
+        ):
+            with attempt:
+                response = self._http.get(url, params=params)
+                if response.status_code in RETRY_STATUS:
+                    raise _RetryStatus(response)
+        return response
+
     def _request(self, endpoint: str, params: Mapping[str, str | int]) -> bytes:
         url = f"{self.base_url}/{endpoint}"
         try:
-            response = self._http.get(url, params={"OC": self._oc, **params})
+            response = self._get_with_retries(url, {"OC": self._oc, **params})
         except httpx.TimeoutException as exc:
             raise ApiUnavailable(
                 f"{url} did not answer within {self.timeout:g} s ({type(exc).__name__}); "
@@ -174,6 +203,8 @@ class LawGoClient:
                 f"cannot connect to {url} ({exc or type(exc).__name__}); "
                 "check the network and KMED_LAWGO__BASE_URL"
             ) from exc
+        except _RetryStatus as exc:
+            response = exc.response
         if response.status_code != 200:
             raise ApiUnavailable(
                 f"{url} answered HTTP {response.status_code} {response.reason_phrase}; "
@@ -338,9 +369,14 @@ def _version(row: ET.Element) -> LawVersion:
 
 def _parse(data: bytes, endpoint: str) -> ET.Element:
     try:
-        return ET.fromstring(data)
+        return SafeET.fromstring(data)  # type: ignore[no-any-return]
     except ET.ParseError as exc:
         raise LawSyncError(f"{endpoint} returned malformed XML ({exc}); try again later") from exc
+    except DefusedXmlException as exc:  # entity expansion, external entities, a DTD
+        raise LawSyncError(
+            f"{endpoint} returned XML with {type(exc).__name__} ({exc}); law.go.kr sends none: "
+            "check KMED_LAWGO__BASE_URL"
+        ) from exc
 
 
 def _looks_like_html(data: bytes) -> bool:

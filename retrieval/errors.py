@@ -6,7 +6,8 @@
     │   └── IndexNotBuilt      nothing was ingested yet: run `kmed ingest`
     ├── InvalidQuery           the question is empty, too long, or a filter is malformed
     ├── NotFound               a clause or document id that the index does not hold
-    └── SourceChanged          a source file differs from the one ingested: ingest it again
+    ├── SourceChanged          a source file differs from the one ingested: ingest it again
+    └── IngestError            (ingest.errors) a source file cannot be read into clauses
 
 "No evidence found" is not an error: search returns no hits.
 """

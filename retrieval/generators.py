@@ -77,7 +77,7 @@ def build_chat_model(settings: LLMSettings) -> ChatModel | None:
             temperature=settings.temperature,
             max_tokens=settings.max_tokens,
             is_chat_model=True,
-            max_retries=0,
+            max_retries=settings.max_retries,  # the openai client backs off on 429, 5xx, lost connections
         )
     else:
         from llama_index.llms.ollama import Ollama

@@ -231,6 +231,12 @@ class LLMSettings(BaseModel):
     timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for a completion.")
     temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature.")
     max_tokens: int = Field(default=600, ge=16, description="Longest answer, in tokens.")
+    max_retries: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="openai-like: retries with backoff on 429, 5xx and lost connections (not mid-stream).",
+    )
 
 
 class AnswerSettings(BaseModel):

@@ -11,6 +11,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+
 from ..errors import ParseError, UnsupportedFormat
 from .lawjson import raw_law_from_payload
 from .structure import RawLaw
@@ -23,9 +26,14 @@ def parse_lawxml(path: Path, data: bytes) -> RawLaw:
     file name is taken as the MST.
     """
     try:
-        root = ET.fromstring(data)
+        root = SafeET.fromstring(data)
     except ET.ParseError as exc:
         raise ParseError(f"{path}: malformed XML ({exc}); download it again from lawService.do") from exc
+    except DefusedXmlException as exc:  # a billion laughs, external entities: never expanded
+        raise ParseError(
+            f"{path}: the XML declares entities or a DTD ({type(exc).__name__}), which law.go.kr files "
+            "never do; it was not read. Download the law again from lawService.do"
+        ) from exc
     if root.tag != "법령":
         raise UnsupportedFormat(
             f"{path}: root element <{root.tag}> is not <법령>: a search or history list, not one law; "

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
 import pytest
+import stamina
 
 from ingest.errors import IngestError
 from ingest.lawsync import (
@@ -61,7 +62,7 @@ class FakeLawGo:
     oc: str = OC
     versions: dict[str, list[tuple[str, bytes]]] = field(default_factory=dict)
     decoys: list[dict[str, str]] = field(default_factory=list)  # search rows with no text behind them
-    mode: str = "ok"  # ok | html | refused-user | status-503 | slow | garbled
+    mode: str = "ok"  # ok | html | refused-user | status-503 | flaky (one 503) | slow | garbled
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     base_url: str = ""
 
@@ -75,7 +76,7 @@ class FakeLawGo:
 
     def answer(self, path: str, params: dict[str, str]) -> tuple[int, str, bytes]:
         self.requests.append((path, params))
-        if self.mode == "status-503":
+        if self.mode == "status-503" or (self.mode == "flaky" and len(self.requests) == 1):
             return 503, "text/html", b"<html><body>Service Unavailable</body></html>"
         if self.mode == "slow":
             time.sleep(1.0)
@@ -318,6 +319,12 @@ def test_timeout(lawgo: FakeLawGo) -> None:
         client.current(LEASE)
 
 
+@pytest.fixture(autouse=True)
+def no_backoff_waits() -> Iterator[None]:
+    with stamina.set_testing(True, attempts=3):  # the retries happen, their waits do not
+        yield
+
+
 def test_http_error_status(lawgo: FakeLawGo) -> None:
     lawgo.mode = "status-503"
     with (
@@ -325,6 +332,14 @@ def test_http_error_status(lawgo: FakeLawGo) -> None:
         pytest.raises(ApiUnavailable, match="answered HTTP 503 Service Unavailable"),
     ):
         client.current(LEASE)
+    assert len(lawgo.requests) == 3  # retried, then reported
+
+
+def test_a_passing_503_is_retried(lawgo: FakeLawGo) -> None:
+    lawgo.mode = "flaky"
+    with client_for(lawgo) as client:
+        assert client.current(LEASE).title == LEASE
+    assert len(lawgo.requests) == 2
 
 
 def test_user_verification_refusal(lawgo: FakeLawGo) -> None:

@@ -90,6 +90,18 @@ def test_malformed_json(tmp_path: Path, payload: str, error: type[Exception], me
         ("<?xml version='1.0'?><법령><기본정보>", ParseError, "malformed XML"),
         ("<LawSearch><law><법령명>시험법</법령명></law></LawSearch>", UnsupportedFormat, "root element"),
         ("<법령><조문/></법령>", ParseError, "no '기본정보'"),
+        (  # a billion laughs: never expanded
+            '<?xml version="1.0"?><!DOCTYPE 법령 [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">'
+            '<!ENTITY c "&b;&b;&b;&b;&b;&b;">]><법령><기본정보>&c;</기본정보></법령>',
+            ParseError,
+            "declares entities or a DTD",
+        ),
+        (  # an external entity: the file is not read
+            '<?xml version="1.0"?><!DOCTYPE 법령 [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            "<법령><기본정보>&x;</기본정보></법령>",
+            ParseError,
+            "declares entities or a DTD",
+        ),
     ],
 )
 def test_malformed_xml(tmp_path: Path, payload: str, error: type[Exception], message: str) -> None:
