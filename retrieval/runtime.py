@@ -1,7 +1,7 @@
 """Builds the heavy objects (Kiwi, encoder, embedder, index) from settings, once per process.
 
 Entry points (CLI, app factory, tests) call these; nothing is built at import time.
-The index remembers which embedder and sparse variant wrote it (`<collection>.meta.json`),
+The index remembers which embedder and sparse variant wrote it (a meta point in the collection),
 so a search with other settings fails with a clear message instead of wrong scores.
 """
 
@@ -15,7 +15,7 @@ from retrieval.answerability import AnswerabilityModel
 from retrieval.embeddings import Embedder, build_embedder
 from retrieval.errors import ConfigurationError
 from retrieval.index import Index, open_index
-from retrieval.index.schema import SCHEMA_VERSION
+from retrieval.index.schema import META_POINT_ID, SCHEMA_VERSION, meta_point
 from retrieval.lookup import load_law_aliases
 from retrieval.rerank import Reranker, build_reranker
 from retrieval.search import Searcher
@@ -34,6 +34,8 @@ def build_dense(settings: Settings) -> Embedder:
 
 
 def _meta_path(settings: Settings) -> Path:
+    """Where earlier indexes kept their meta, beside the shard (still read; the next write moves it
+    into the collection)."""
     return settings.data_dir / "index" / f"{settings.index.collection}.meta.json"
 
 
@@ -49,27 +51,45 @@ def index_meta(settings: Settings, embedder: Embedder) -> dict[str, object]:
     }
 
 
-def check_meta(settings: Settings, embedder: Embedder, *, write: bool) -> None:
-    """Refuse to mix vectors of different models or term schemes in one collection."""
+def stored_meta(settings: Settings, index: Index) -> dict[str, object] | None:
+    """What built the index: its meta point, else an older index's meta file, else None."""
+    found = index.retrieve([META_POINT_ID])
+    if found and isinstance(found[0].get("meta"), dict):
+        return found[0]["meta"]  # type: ignore[no-any-return]
     path = _meta_path(settings)
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None  # type: ignore[no-any-return]
+
+
+def check_meta(settings: Settings, embedder: Embedder, index: Index, *, write: bool) -> None:
+    """Refuse to mix vectors of different models or term schemes in one collection; the first
+    write records what built it, in the collection (both backends)."""
     wanted = index_meta(settings, embedder)
-    if path.exists():
-        stored = json.loads(path.read_text(encoding="utf-8"))
+    stored = stored_meta(settings, index)
+    if stored is not None:
         differs = {k: (stored.get(k), v) for k, v in wanted.items() if stored.get(k) != v}
         if differs:
             detail = ", ".join(f"{k}: index has {a!r}, settings say {b!r}" for k, (a, b) in differs.items())
+            where = settings.index.qdrant_url or _meta_path(settings).parent
             raise ConfigurationError(
                 f"the index was built with other settings ({detail}). Use the same settings, "
-                f"or rebuild: delete {path.parent} and run `kmed ingest` again."
+                f"or rebuild: delete the collection {settings.index.collection!r} at {where} and run "
+                "`kmed ingest` again."
             )
-    elif write:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(wanted, ensure_ascii=False, indent=1), encoding="utf-8")
+    if write and (stored is None or not index.retrieve([META_POINT_ID])):
+        index.upsert([meta_point(wanted)])
+
+
+def _checked(settings: Settings, embedder: Embedder, index: Index, *, write: bool) -> Index:
+    try:
+        check_meta(settings, embedder, index, write=write)
+    except ConfigurationError:
+        index.close()  # a refused Edge shard left open would stay locked for this process
+        raise
+    return index
 
 
 def open_for_writing(settings: Settings, embedder: Embedder) -> Index:
-    check_meta(settings, embedder, write=True)
-    return open_index(settings, dim=embedder.dim, create=True)
+    return _checked(settings, embedder, open_index(settings, dim=embedder.dim, create=True), write=True)
 
 
 def build_searcher(
@@ -82,9 +102,7 @@ def build_searcher(
 
         chat = build_chat_model(settings.llm) if settings.rerank.backend == "llm" else None
         reranker = build_reranker(settings.rerank, chat)
-    # check before opening: a refused Edge shard left open stays locked for this process
-    check_meta(settings, embedder, write=False)
-    index = open_index(settings)
+    index = _checked(settings, embedder, open_index(settings), write=False)
     return Searcher(
         index,
         embedder,

@@ -117,6 +117,16 @@ def unit_point_id(clause_id: str, version_key: str) -> str:
     return point_id(f"{clause_id}@{version_key}")
 
 
+META = "meta"  # the `record` value of the point that says what built the index
+META_POINT_ID = "00000000-0000-5000-8000-6b6d65642d6d"  # fixed: one per collection
+
+
+def meta_point(meta: dict[str, Any]) -> IndexPoint:
+    """The index meta (embedder, dimension, term scheme, schema) as a point without vectors, so a
+    service on any host reads it from the collection itself."""
+    return IndexPoint(META_POINT_ID, None, None, {"record": META, "meta": meta}, None, None)
+
+
 def record_point(record: DocumentRecord) -> IndexPoint:
     """A registry record: a point without vectors that only scrolls read."""
     return IndexPoint(record_point_id(record.doc_id), None, None, record_payload(record), None, None)
@@ -220,10 +230,11 @@ def filter_conditions(
 ) -> Conditions:
     """(must, must_not) over clause points; each backend only translates `Condition`s.
 
-    Registry records are always left out; `versions` keeps only those document versions.
+    Registry records and the meta point are always left out; `versions` keeps only those
+    document versions.
     """
     must: list[Condition] = []
-    must_not = [Condition(("record",), RECORD)]
+    must_not = [Condition(("record",), any_of=(RECORD, META))]
     if versions is not None:
         must.append(Condition(("version_key",), any_of=versions))
     if clause_ids is not None:
