@@ -23,15 +23,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
-
 from ingest.documents import SUPPORTED_SUFFIXES, ParsedDocument, parse_document
 from ingest.errors import IngestError
 from ingest.guidelines import SIDECAR_SUFFIXES, GuidelineMeta
 from ingest.guidelines.layout import Spacer
+from retrieval import writes
 from retrieval.embeddings import Embedder
 from retrieval.index import Index, IndexPoint, make_point
-from retrieval.index.schema import record_point, unit_point_id
 from retrieval.models import Clause, SearchFilters, article_key, article_text, passage_text
 from retrieval.references import resolve_references
 from retrieval.registry import DocumentRecord, DocumentVersion, load_documents, select_versions
@@ -39,7 +37,7 @@ from retrieval.settings import PdfSettings
 from retrieval.sparse import SparseEncoder
 
 log = logging.getLogger(__name__)
-UPSERT_BATCH = 128
+UPSERT_BATCH = writes.UPSERT_BATCH
 Progress = Callable[[int], None]
 
 
@@ -258,12 +256,12 @@ def write_document(
         result.status = "unchanged"
         if on_progress:
             on_progress(len(clauses))
-        result.removed = _drop_unlisted(index, record)
+        result.removed = writes.drop_stale(index, record)
         result.seconds += time.perf_counter() - started
         return
     clauses = [c.model_copy(update={"version_key": key}) for c in clauses]
     # points already written for this version by an interrupted run are kept, not rewritten
-    done = {p["clause_id"]: p.get("content_hash") for p in index.scroll(versions=[key])}
+    done = writes.written(index, key)
     todo = [
         article
         for article, members in groups.items()
@@ -275,15 +273,13 @@ def write_document(
         points = _points(
             batch, groups, clauses, texts, hashes, articles, embedder, encoder, report, embed_supplementary
         )
-        for start in range(0, len(points), UPSERT_BATCH):
-            index.upsert(points[start : start + UPSERT_BATCH])
+        writes.upsert(index, points)
         result.written += len(points)
         if on_progress:
             on_progress(len(points))
-    index.flush()
     result.status = "updated" if record else "new"
     record = _commit(index, doc, record, key, units=len(clauses), source=str(result.path))
-    result.removed = _drop_unlisted(index, record)
+    result.removed = writes.drop_stale(index, record)
     result.seconds += time.perf_counter() - started
 
 
@@ -319,7 +315,7 @@ def _points(
                 vectors[i].tolist() if i in vectors else None,
                 sparse[i][0],
                 hashes[i],
-                dense_article=_in_context(vectors[i], article_vectors) if i in vectors else None,
+                dense_article=writes.article_vector(vectors[i], article_vectors) if i in vectors else None,
                 sparse_article=sparse[i][1],
                 sparse_morph=sparse[i][2],
             )
@@ -359,22 +355,7 @@ def _commit(
         issuer=doc.issuer,
         versions=[*kept, version],
     )
-    index.upsert([record_point(updated)])
-    index.flush()
-    return updated
-
-
-def _drop_unlisted(index: Index, record: DocumentRecord) -> int:
-    """Delete the document's points of versions its record no longer lists (replaced versions,
-    or the leftovers of an interrupted run)."""
-    listed = {v.key for v in record.versions}
-    stale = [
-        unit_point_id(p["clause_id"], p.get("version_key", ""))
-        for p in index.scroll(SearchFilters(doc_id=record.doc_id, include_supplementary=True))
-        if p.get("version_key") not in listed
-    ]
-    index.delete(stale)
-    return len(stale)
+    return writes.commit(index, updated)
 
 
 def _cited_texts(
@@ -396,12 +377,6 @@ def _cited_texts(
         current = select_versions(records.values())
         found.update({p["clause_id"]: p["text"] for p in index.scroll(versions=current, clause_ids=missing)})
     return {key: [found[t] for t in targets if t in found][:3] for key, targets in wanted.items()}
-
-
-def _in_context(own: np.ndarray, article: Sequence[np.ndarray]) -> list[float]:
-    """The article's mean embedding plus the paragraph's own: paragraphs of one article don't tie."""
-    blend = np.mean(article, axis=0) + own
-    return (blend / (np.linalg.norm(blend) or 1.0)).tolist()
 
 
 def _article_batches(keys: Sequence[str], groups: dict[str, list[int]]) -> Iterator[list[str]]:

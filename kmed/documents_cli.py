@@ -116,7 +116,7 @@ def remove(
     """Remove a document with all its versions; other documents score as if it was never there."""
     from kmed.console import fail, out, settings_for
     from retrieval.index import open_index
-    from retrieval.registry import remove_document
+    from retrieval.writes import remove_document
 
     if not yes:
         typer.confirm(f"remove {doc_id} and all its versions from the index?", abort=True)

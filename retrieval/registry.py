@@ -8,6 +8,8 @@ whole old version or a whole new one, never a mix; also after a crash in the mid
 ingestion, whose points belong to a version no record lists: invisible orphans that the next
 ingestion deletes (`orphan_versions`).
 
+The writes (commit, stale points, removal) are `retrieval/writes.py`'s; this module reads.
+
 Versions of one document are ordered by the date they take effect (시행일자, or a guideline's
 effective date); each is in force until the next one starts. Without a date, a version counts
 as in force from the beginning of time.
@@ -22,8 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from retrieval.errors import NotFound
-from retrieval.models import DocType, SearchFilters
+from retrieval.models import DocType
 
 if TYPE_CHECKING:
     from retrieval.index import Index
@@ -114,28 +115,6 @@ def orphan_versions(found: Iterable[str], records: Mapping[str, DocumentRecord])
     """Version keys present in the index that no record lists (left by an interrupted run)."""
     listed = {v.key for r in records.values() for v in r.versions}
     return {key for key in found if key not in listed}
-
-
-def remove_document(index: Index, doc_id: str) -> int:
-    """Delete a document with all its versions; returns how many points went.
-
-    The record goes first, so searches stop seeing the document at once; then its points,
-    whatever their version, so that term statistics (BM25's IDF) are those of an index that
-    never held it.
-    """
-    from retrieval.index.schema import unit_point_id  # the schema imports this module
-
-    records = load_documents(index)
-    if doc_id not in records:
-        raise NotFound(f"no document {doc_id!r} in the index; `kmed documents list` shows the ids")
-    index.delete([record_point_id(doc_id)])
-    points = [
-        unit_point_id(p["clause_id"], p.get("version_key", ""))
-        for p in index.scroll(SearchFilters(doc_id=doc_id, include_supplementary=True))
-    ]
-    index.delete(points)
-    index.flush()
-    return len(points)
 
 
 def describe(record: DocumentRecord, today: date | None = None) -> dict[str, Any]:

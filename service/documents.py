@@ -9,8 +9,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 
-from retrieval.registry import describe, load_documents, remove_document
+from retrieval.registry import describe, load_documents
 from retrieval.search import Searcher
+from retrieval.writes import remove_document
 from service import auth
 from service.audit import audit
 from service.routes import ERRORS, SearcherDep

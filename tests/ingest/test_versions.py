@@ -20,11 +20,12 @@ from ingest.pipeline import IngestReport, ingest_paths
 from retrieval.errors import NotFound
 from retrieval.index import Index, QueryPlan
 from retrieval.models import SearchFilters
-from retrieval.registry import load_documents, remove_document
+from retrieval.registry import load_documents
 from retrieval.runtime import open_for_writing
 from retrieval.search import Searcher, get_clause, search
 from retrieval.settings import Settings, load_settings
 from retrieval.sparse import SparseEncoder
+from retrieval.writes import remove_document
 from tests.data.guideline_pdf import make_guideline_pdf
 from tests.fakes import CountingEmbedder
 

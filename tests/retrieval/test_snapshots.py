@@ -11,11 +11,11 @@ import pytest
 
 from retrieval.errors import IndexUnavailable, InvalidQuery
 from retrieval.index import EdgeIndex
-from retrieval.registry import remove_document
 from retrieval.runtime import build_searcher
 from retrieval.search import search
 from retrieval.settings import Settings, load_settings
 from retrieval.snapshots import create_snapshot, restore_snapshot
+from retrieval.writes import remove_document
 from tests.data.guideline_pdf import make_guideline_pdf
 from tests.indexing import index_files
 
