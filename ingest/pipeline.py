@@ -30,6 +30,7 @@ from ingest.guidelines.layout import Spacer
 from retrieval import writes
 from retrieval.embeddings import Embedder
 from retrieval.index import Index, IndexPoint, make_point
+from retrieval.index.schema import CLAUSE_ID
 from retrieval.models import Clause, SearchFilters, article_key, article_text, passage_text
 from retrieval.references import resolve_references
 from retrieval.registry import DocumentRecord, DocumentVersion, load_documents, select_versions
@@ -150,7 +151,7 @@ def parse_files(
 def _known_targets(clauses: Iterable[Clause], index: Index) -> dict[tuple[str, str, str | None], str]:
     known: dict[tuple[str, str, str | None], str] = {}
     for payload in index.scroll(SearchFilters(doc_type="statute")):
-        known.setdefault((payload["law"], payload["article"], payload.get("paragraph")), payload["clause_id"])
+        known.setdefault((payload["law"], payload["article"], payload.get("paragraph")), payload[CLAUSE_ID])
     for c in clauses:
         if not c.supplementary and c.doc_type == "statute":
             known[(c.law, c.article, c.paragraph)] = c.clause_id
@@ -375,7 +376,7 @@ def _cited_texts(
     found = dict(related)
     if missing:
         current = select_versions(records.values())
-        found.update({p["clause_id"]: p["text"] for p in index.scroll(versions=current, clause_ids=missing)})
+        found.update({p[CLAUSE_ID]: p["text"] for p in index.scroll(versions=current, clause_ids=missing)})
     return {key: [found[t] for t in targets if t in found][:3] for key, targets in wanted.items()}
 
 

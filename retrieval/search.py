@@ -26,7 +26,7 @@ import numpy as np
 from retrieval.embeddings import Embedder
 from retrieval.errors import InvalidQuery, NotFound
 from retrieval.index import Index, QueryPlan, clause_from_payload
-from retrieval.index.schema import unit_point_id
+from retrieval.index.schema import CLAUSE_ID, unit_point_id
 from retrieval.lookup import (
     LawNames,
     QuestionReference,
@@ -338,7 +338,7 @@ def candidates(
     plan = plan_query(searcher, text, k=depth + TIE_MARGIN, mode=mode, filters=filters, versions=versions)
     # Fused scores tie often (ranks 1 and 3 in two legs equal ranks 3 and 1); the engine orders
     # ties arbitrarily from one process to the next, so ties are broken here, by clause id.
-    found = sorted(searcher.index.query(plan), key=lambda hit: (-hit[1], hit[0]["clause_id"]))[:depth]
+    found = sorted(searcher.index.query(plan), key=lambda hit: (-hit[1], hit[0][CLAUSE_ID]))[:depth]
     hits = [
         Hit(
             clause=clause_from_payload(payload),

@@ -20,7 +20,7 @@ import numpy as np
 
 from retrieval.errors import NotFound
 from retrieval.index import Index, IndexPoint
-from retrieval.index.schema import record_point, unit_point_id
+from retrieval.index.schema import CLAUSE_ID, CONTENT_HASH, VERSION_KEY, record_point, unit_point_id
 from retrieval.models import SearchFilters
 from retrieval.registry import DocumentRecord, load_documents, record_point_id
 
@@ -35,7 +35,7 @@ def article_vector(own: np.ndarray, article: Sequence[np.ndarray]) -> list[float
 
 def written(index: Index, version_key: str) -> dict[str, str | None]:
     """clause id → content hash of the points already written for this version."""
-    return {p["clause_id"]: p.get("content_hash") for p in index.scroll(versions=[version_key])}
+    return {p[CLAUSE_ID]: p.get(CONTENT_HASH) for p in index.scroll(versions=[version_key])}
 
 
 def upsert(index: Index, points: Sequence[IndexPoint]) -> None:
@@ -53,7 +53,7 @@ def commit(index: Index, record: DocumentRecord) -> DocumentRecord:
 
 def _points_of(index: Index, doc_id: str) -> list[tuple[str, str]]:
     return [
-        (p["clause_id"], p.get("version_key", ""))
+        (p[CLAUSE_ID], p.get(VERSION_KEY, ""))
         for p in index.scroll(SearchFilters(doc_id=doc_id, include_supplementary=True))
     ]
 

@@ -28,17 +28,22 @@ SPARSE_MORPH = "sparse_morph"
 DENSE_VECTORS = (DENSE, DENSE_ARTICLE)
 SPARSE_VECTORS = (SPARSE, SPARSE_ARTICLE, SPARSE_MORPH)
 SCHEMA_VERSION = 4
+# payload keys read outside the payload's own model (`Clause`): named here, once
+CLAUSE_ID = "clause_id"
+VERSION_KEY = "version_key"
+CONTENT_HASH = "content_hash"
+RECORD_KEY = "record"
 # payload keys that filters use; a server gets a payload index on each
 KEYWORD_FIELDS = (
-    "clause_id",
+    CLAUSE_ID,
     "doc_id",
     "doc_type",
     "act",
     "law",
     "level",
     "article",
-    "version_key",
-    "record",
+    VERSION_KEY,
+    RECORD_KEY,
 )
 BOOL_FIELDS = ("supplementary",)
 # left out of query results (a candidate never needs them; a clause read by id has them): a
@@ -78,7 +83,7 @@ class QueryPlan:
 
 def clause_payload(clause: Clause, *, content_hash: str) -> dict[str, Any]:
     payload = clause.model_dump(mode="json")
-    payload["content_hash"] = content_hash
+    payload[CONTENT_HASH] = content_hash
     payload["schema_version"] = SCHEMA_VERSION
     return payload
 
@@ -124,7 +129,7 @@ META_POINT_ID = "00000000-0000-5000-8000-6b6d65642d6d"  # fixed: one per collect
 def meta_point(meta: dict[str, Any]) -> IndexPoint:
     """The index meta (embedder, dimension, term scheme, schema) as a point without vectors, so a
     service on any host reads it from the collection itself."""
-    return IndexPoint(META_POINT_ID, None, None, {"record": META, "meta": meta}, None, None)
+    return IndexPoint(META_POINT_ID, None, None, {RECORD_KEY: META, "meta": meta}, None, None)
 
 
 def record_point(record: DocumentRecord) -> IndexPoint:
@@ -198,7 +203,7 @@ Conditions = tuple[list[Condition], list[Condition]]  # must, must_not
 
 
 def record_conditions() -> Conditions:
-    return [Condition(("record",), RECORD)], []
+    return [Condition((RECORD_KEY,), RECORD)], []
 
 
 def scroll_conditions(
@@ -234,11 +239,11 @@ def filter_conditions(
     document versions.
     """
     must: list[Condition] = []
-    must_not = [Condition(("record",), any_of=(RECORD, META))]
+    must_not = [Condition((RECORD_KEY,), any_of=(RECORD, META))]
     if versions is not None:
-        must.append(Condition(("version_key",), any_of=versions))
+        must.append(Condition((VERSION_KEY,), any_of=versions))
     if clause_ids is not None:
-        must.append(Condition(("clause_id",), any_of=clause_ids))
+        must.append(Condition((CLAUSE_ID,), any_of=clause_ids))
     if filters is None:
         return must, must_not
     if filters.law:
