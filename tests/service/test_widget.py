@@ -217,3 +217,46 @@ def test_stop_button_aborts_a_pending_answer(page: object, server: str) -> None:
         ".textContent === '보내기'"
     )
     assert "(중지됨)" in page.inner_text(W + ".msg.bot")  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def locked_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server whose reads need a key (KMED_AUTH__READ_REQUIRES_KEY)."""
+    from retrieval.settings import ApiKey, AuthSettings
+    from service.auth import key_hash
+    from tests.indexing import index_files
+
+    settings = load_settings(data_dir=tmp_path_factory.mktemp("locked") / "data")
+    index_files(settings, [CORPORA_DIR / "samples"])
+    settings.api_keys = [ApiKey(name="intranet-widget", hash=key_hash(WIDGET_KEY), role="read")]
+    settings.auth = AuthSettings(read_requires_key=True)
+    yield from serve(settings)
+
+
+WIDGET_KEY = "widget-read-key"
+
+
+def test_a_keyed_widget_answers_and_shows_pages_where_reads_need_a_key(
+    page: object, locked_server: str
+) -> None:
+    html = (
+        "<!doctype html><html><head><meta charset='utf-8'></head><body>"
+        f"<script src='{locked_server}/widget.js' data-kmed-api='{locked_server}' "
+        f"data-kmed-key='{WIDGET_KEY}'></script></body></html>"
+    )
+    page.route(
+        locked_server + "/keyed.html", lambda route: route.fulfill(body=html, content_type="text/html")
+    )  # type: ignore[attr-defined]
+    assert httpx.post(locked_server + "/v1/ask", json={"question": "열성 경련"}).status_code == 401
+    page.goto(locked_server + "/keyed.html")  # type: ignore[attr-defined]
+    page.click(W + ".launcher")  # type: ignore[attr-defined]
+    page.fill(W + "textarea", "열성 경련이 몇 분 넘게 계속되면 응급실에 가야 하나요?")  # type: ignore[attr-defined]
+    page.press(W + "textarea", "Enter")  # type: ignore[attr-defined]
+    page.wait_for_selector(W + ".chip", timeout=60_000)  # type: ignore[attr-defined]
+    page.click(W + ".chip >> nth=0")  # type: ignore[attr-defined]
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "() => { const i = document.querySelector('#kmed-widget').shadowRoot.querySelector('.side img');"
+        " return i && i.complete && i.naturalWidth > 0 && i.src.startsWith('blob:') }",
+        timeout=20_000,
+    )
+    shot(page, "widget-keyed")
