@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # ingest is imported by the ingest command only, to keep star
     from ingest.guidelines import GuidelineMeta
     from ingest.pipeline import FileResult
 
-from kmed.console import DataDir, err, fail, out, settings_for
+from kmed.console import DataDir, err, fail, ingest_table, out, pages_cell, settings_for
 from kmed.documents_cli import documents_app
 from kmed.keys_cli import keys_app
 from kmed.laws_cli import laws_app
@@ -177,23 +177,12 @@ def ingest_files(files: list[Path], settings: Settings, *, meta: GuidelineMeta |
         with err.status("optimizing the index"):
             index.optimize()  # build the HNSW and sparse indexes now rather than at the first queries
     index.close()
-    table = Table(title=f"ingested into {settings.index.qdrant_url or settings.data_dir}")
-    headers = ("file", "status", "format", "title", "version", "units", "부칙", "pages", "written", "removed")
-    for col in headers:
-        table.add_column(col)
-    for r in report.files:
-        table.add_row(
-            r.path.name,
-            r.status,
-            r.format,
-            r.title,
-            r.version,
-            str(r.clauses),
-            str(r.supplementary),
-            "" if r.pages is None else f"{r.pages} ({r.ocr_pages} OCR)" if r.ocr_pages else str(r.pages),
-            str(r.written),
-            str(r.removed),
-        )
+    rows = [
+        (r.path.name, r.status, r.format, r.title, r.version, r.clauses, r.supplementary,
+         pages_cell(r.pages, r.ocr_pages), r.written, r.removed)
+        for r in report.files
+    ]  # fmt: skip
+    table = ingest_table(f"ingested into {settings.index.qdrant_url or settings.data_dir}", rows)
     out.print(table)
     out.print(
         f"{len(report.files) - len(report.failed)} ok, {len(report.failed)} failed; "

@@ -5,11 +5,13 @@ unavailable, 4 configuration)."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from retrieval.errors import ConfigurationError, IndexUnavailable, InvalidQuery, KmedError, NotFound
 from retrieval.settings import Settings, load_settings
@@ -33,3 +35,31 @@ def fail(exc: KmedError) -> typer.Exit:
 
 def settings_for(data_dir: Path | None) -> Settings:
     return load_settings(data_dir=data_dir) if data_dir else load_settings()
+
+
+INGEST_COLUMNS = (
+    "file",
+    "status",
+    "format",
+    "title",
+    "version",
+    "units",
+    "부칙",
+    "pages",
+    "written",
+    "removed",
+)
+
+
+def pages_cell(pages: int | None, ocr_pages: int) -> str:
+    return "" if pages is None else f"{pages} ({ocr_pages} OCR)" if ocr_pages else str(pages)
+
+
+def ingest_table(title: str, rows: Iterable[Sequence[object]]) -> Table:
+    """The table `kmed ingest` prints, local or through a server: one row per file."""
+    table = Table(title=title)
+    for col in INGEST_COLUMNS:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*(str(cell) for cell in row))
+    return table

@@ -11,11 +11,8 @@ from pathlib import Path
 
 import httpx
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from kmed.console import err, out
-
-HEADERS = ("file", "status", "format", "title", "version", "units", "부칙", "pages", "written", "removed")
+from kmed.console import err, ingest_table, out, pages_cell
 
 
 def remote_ingest(files: list[Path], server: str, key: str | None, form: dict[str, str]) -> int:
@@ -52,23 +49,15 @@ def remote_ingest(files: list[Path], server: str, key: str | None, form: dict[st
                     )
                 else:
                     progress.update(task, description=step["stage"])
-    table = Table(title=f"ingested into {server} (job {job['id']})")
-    for col in HEADERS:
-        table.add_column(col)
+    rows = [
+        (r["name"], r["status"], r["format"], r["title"], r["version"], r["units"], r["supplementary"],
+         pages_cell(r["pages"], r["ocr_pages"]), r["written"], r["removed"])
+        for r in job["results"]
+    ]  # fmt: skip
     for r in job["results"]:
-        pages = (
-            ""
-            if r["pages"] is None
-            else f"{r['pages']} ({r['ocr_pages']} OCR)"
-            if r["ocr_pages"]
-            else str(r["pages"])
-        )
-        table.add_row(
-            r["name"], r["status"], r["format"], r["title"], r["version"], str(r["units"]),
-            str(r["supplementary"]), pages, str(r["written"]), str(r["removed"]),
-        )  # fmt: skip
         if r["status"] == "failed":
             err.print(f"[red]✗[/red] {r['name']}: {r['error']}")
+    table = ingest_table(f"ingested into {server} (job {job['id']})", rows)
     out.print(table)
     failed = sum(r["status"] == "failed" for r in job["results"])
     out.print(

@@ -15,8 +15,11 @@ from fastapi import Request
 log = logging.getLogger("kmed.audit")
 
 
-def audit(request: Request, event: str, **fields: Any) -> None:
-    if not request.app.state.settings.answer.audit_log:
-        return
-    who = getattr(request.state, "key_name", None) or "anonymous"
+def record(event: str, who: str, **fields: Any) -> None:
+    """One audit record; the caller checks that the audit log is on."""
     log.info("%s by %s", event, who, extra={"audit": {"event": event, "key": who, **fields}})
+
+
+def audit(request: Request, event: str, **fields: Any) -> None:
+    if request.app.state.settings.answer.audit_log:
+        record(event, getattr(request.state, "key_name", None) or "anonymous", **fields)

@@ -90,8 +90,9 @@ def require(role: Role | Literal["read-if-required"]) -> Callable[..., None]:
         x_admin_key: Annotated[str | None, Header(description="Older name of X-API-Key.")] = None,
     ) -> None:
         auth: Auth = request.app.state.auth
-        needed = None if role == "read-if-required" and not auth.read_requires_key else role
-        needed = "read" if needed == "read-if-required" else needed
+        needed: Role | None = (
+            role if role != "read-if-required" else "read" if auth.read_requires_key else None
+        )
         presented = _presented(x_api_key, authorization, x_admin_key)
         if not auth.keys and needed in ("ingest", "admin"):
             raise HTTPException(

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from retrieval.errors import NotFound
 from retrieval.search import Searcher
+from service import audit
 
 log = logging.getLogger(__name__)
 JobStatus = Literal["queued", "running", "done", "failed"]
@@ -201,21 +202,14 @@ class JobRunner:
             job.progress.stage = job.status
             self.store.save(job)
             log.info("ingestion job %s %s", job.id, job.status)
-            if not self.audit_log:
-                continue
-            logging.getLogger("kmed.audit").info(
-                "ingest by %s",
-                job.submitted_by,
-                extra={
-                    "audit": {
-                        "event": "ingest",
-                        "key": job.submitted_by,
-                        "job": job.id,
-                        "files": [f.name for f in job.files],
-                        "versions": [(r.name, r.status, r.doc_id, r.version) for r in job.results],
-                    }
-                },
-            )
+            if self.audit_log:
+                audit.record(
+                    "ingest",
+                    job.submitted_by,
+                    job=job.id,
+                    files=[f.name for f in job.files],
+                    versions=[(r.name, r.status, r.doc_id, r.version) for r in job.results],
+                )
 
     def _run(self, job: Job) -> None:
         searcher = self.searcher()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -32,6 +33,16 @@ class CountingEmbedder:
         return np.asarray(rows, dtype=np.float32).reshape(len(texts), self.dim)
 
 
+def reply_json(handler: Any, payload: object) -> None:
+    """Answer an http.server request with 200 and a JSON body."""
+    data = json.dumps(payload).encode()
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 class FakeOpenAI:
     """An OpenAI-compatible chat server on loopback that returns scripted answers.
 
@@ -45,7 +56,6 @@ class FakeOpenAI:
 
     def __init__(self) -> None:
         import http.server
-        import json
         import threading
 
         self.replies: list[str | Callable[[dict[str, Any]], str]] = []
@@ -97,12 +107,7 @@ class FakeOpenAI:
                     ],
                     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
                 }
-                data = json.dumps(payload).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                reply_json(self, payload)
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"

@@ -24,7 +24,7 @@ from retrieval.rerank.learned import LearnedModel, LearnedReranker
 from retrieval.rerank.llm import LLMReranker
 from retrieval.rerank.train import Group, fit, ranked
 from retrieval.settings import LLMSettings, RerankSettings
-from tests.fakes import FakeOpenAI
+from tests.fakes import FakeOpenAI, reply_json
 
 LAW, RULE = "시험법", "시험법 시행규칙"
 
@@ -252,12 +252,7 @@ class RerankServer:
                     payload = {
                         "results": sorted(rows, key=lambda r: -r["relevance_score"])[: body.get("top_n")]
                     }
-                data = json.dumps(payload).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                reply_json(self, payload)
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
