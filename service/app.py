@@ -40,7 +40,8 @@ response says which). A clause the question names (의료법 제33조제2항) jo
 label. Searches read the current version of each document, or the version in force on `as_of`.
 `POST /v1/ask` answers in Korean with a verified citation on every sentence, or abstains
 (근거를 찾지 못했습니다); `GET /` is a demo page with the embeddable widget (`/widget.js`).
-Document management (/v1/documents) needs the server's admin key in the X-Admin-Key header.
+Uploads and jobs (role ingest), document removal and snapshots (role admin) need a key in the
+X-API-Key header; reads need one when the server sets KMED_AUTH__READ_REQUIRES_KEY.
 """
 
 
