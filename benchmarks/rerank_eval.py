@@ -24,7 +24,7 @@ from typing import Any
 
 from retrieval.answer import Answerer, answer
 from retrieval.answerability import AnswerabilityModel
-from retrieval.evaluation import QAItem, evaluate, evaluate_answers, load_qa
+from retrieval.evaluation import QAItem, RetrievalReport, evaluate, evaluate_answers, load_qa
 from retrieval.rerank import NoReranker
 from retrieval.rerank.features import FEATURES, GROUPS
 from retrieval.rerank.learned import LearnedReranker
@@ -52,12 +52,15 @@ def recall(groups: Sequence[Group]) -> float:
     return round(sum(g.has_gold for g in answerable) / max(len(answerable), 1), 4)
 
 
-def searched(searcher: Searcher, items: list[QAItem], types: list[str]) -> dict[str, Any]:
+def searched(searcher: Searcher, items: list[QAItem], types: list[str]) -> RetrievalReport:
     return evaluate(items, lambda q, _: search(searcher, q, k=10), ["hybrid"], types=types)
 
 
 def score_answers(items: list[QAItem], answerer: Answerer, searcher: Searcher) -> dict[str, Any]:
-    return evaluate_answers(items, lambda q: answer(answerer, q), lambda cid: get_clause(searcher, cid))
+    """The answer figures as JSON (what `emit` writes and the table reads)."""
+    return evaluate_answers(
+        items, lambda q: answer(answerer, q), lambda cid: get_clause(searcher, cid)
+    ).as_json()
 
 
 def main() -> None:
@@ -120,18 +123,18 @@ def main() -> None:
                         if not subset:
                             continue
                         r = searched(s, subset, [kind])
-                        if not r["n_answerable"]:
+                        if not r.n_answerable:
                             continue
-                        m = r["modes"]["hybrid"]
+                        m = r.modes["hybrid"]
                         emit(step="search", index=index_name, set=set_name, type=kind, rerank=name, **m)
-                        rows.append((index_name, set_name, f"{kind} ({r['n_answerable']})", name, *_fmt(m)))
+                        rows.append((index_name, set_name, f"{kind} ({r.n_answerable})", name, *_fmt(m)))
                 if index_name != "statutes + guidelines":
                     continue
                 for set_name, subset in sets:
                     named = [i for i in subset if "names_clause" in i.tags]
                     if named:
                         r = searched(s, named, ["statute", "guideline"])
-                        first_place = sum(1 for v in r["ranks"]["hybrid"].values() if v == 1)
+                        first_place = sum(1 for v in r.ranks["hybrid"].values() if v == 1)
                         emit(step="names_clause", set=set_name, rerank=name, first=first_place, of=len(named))
                 if args.answers:
                     answerer = Answerer(s, settings.answer, None, gate)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.pipeline import ingest_paths
-from retrieval.evaluation import evaluate, load_qa
+from retrieval.evaluation import RetrievalReport, evaluate, load_qa
 from retrieval.runtime import build_dense, build_encoder, build_searcher, open_for_writing
 from retrieval.search import search
 from retrieval.settings import Settings, load_settings
@@ -48,7 +48,7 @@ def build(settings: Settings, corpus: Path) -> float:
     return time.perf_counter() - started
 
 
-def measure(settings: Settings, qa: Path, modes: tuple[str, ...]) -> dict[str, Any]:
+def measure(settings: Settings, qa: Path, modes: tuple[str, ...]) -> RetrievalReport:
     searcher = build_searcher(settings)
     try:
         items = load_qa(qa)
@@ -85,11 +85,13 @@ def main() -> None:
         line = {
             "config": name,
             "ingest_s": round(seconds, 1),
-            **{k: result[k] for k in ("n_answerable", "modes", "misses")},
+            "n_answerable": result.n_answerable,
+            "modes": result.modes,
+            "misses": result.misses,
         }
         sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
         sys.stdout.flush()
-        rows.extend((name, mode, result["modes"][mode]) for mode in modes)
+        rows.extend((name, mode, result.modes[mode]) for mode in modes)
 
     for variant in args.variants.split(","):
         run(variant, variant, MODES, variant=variant)

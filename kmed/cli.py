@@ -24,6 +24,7 @@ from rich.table import Table
 if TYPE_CHECKING:  # ingest is imported by the ingest command only, to keep start-up light
     from ingest.guidelines import GuidelineMeta
     from ingest.pipeline import FileResult
+    from retrieval.evaluation import AnswerReport
 
 from kmed.console import DataDir, err, fail, ingest_table, out, pages_cell, settings_for
 from kmed.documents_cli import documents_app
@@ -426,31 +427,36 @@ def evaluate(
         raise fail(exc) from exc
     labels = list(runs)
     if as_json:
-        public = {key: result[key] for key in ("n_answerable", "modes", "misses")}
-        public["by_type"] = result["by_type"]
-        public["rerankers"] = {label: runs[label][1] for label in labels}
+        public: dict[str, Any] = {
+            "n_answerable": result.n_answerable,
+            "modes": result.modes,
+            "misses": result.misses,
+            "by_type": result.by_type,
+            "rerankers": {label: runs[label][1] for label in labels},
+        }
         if answer_metrics is not None:
-            public["answer"] = answer_metrics[names[0]]
+            public["answer"] = answer_metrics[names[0]].as_json()
             if len(names) > 1:
-                public["answers"] = answer_metrics
+                public["answers"] = {name: m.as_json() for name, m in answer_metrics.items()}
         sys.stdout.write(json.dumps(public, ensure_ascii=False) + "\n")
         return
-    table = Table(title=f"{qa_file.name}: {result['n_answerable']} answerable items, k={k}")
+    table = Table(title=f"{qa_file.name}: {result.n_answerable} answerable items, k={k}")
     for col in ("mode", "rerank", "type", "hit@1", "hit@5", "hit@10", "mrr@10"):
         table.add_column(col)
     for label in labels:
-        rows = [("all", result["modes"][label]), *result["by_type"][label].items()]
+        rows = [("all", result.modes[label]), *result.by_type[label].items()]
         for kind, m in rows:
             cells = [f"{m[c]:.2f}" for c in ("hit@1", "hit@5", "hit@10", "mrr@10")]
             table.add_row(runs[label][0], runs[label][1], kind, *cells)
     out.print(table)
-    out.print(f"missed by {labels[0]} in the top {k}: {', '.join(result['misses']) or 'none'}")
+    out.print(f"missed by {labels[0]} in the top {k}: {', '.join(result.misses) or 'none'}")
     for name, metrics in (answer_metrics or {}).items():
         keys = ("cited_sentence_rate", "citation_precision", "abstain_rate", "false_abstain_rate")
-        out.print(f"answers, rerank {name} (" + ", ".join(f"{n} {metrics[n]:.2f}" for n in keys) + ")")
+        figures = metrics.as_json()
+        out.print(f"answers, rerank {name} (" + ", ".join(f"{n} {figures[n]:.2f}" for n in keys) + ")")
         curve = "  ".join(
-            f"{row['threshold']:.1f}: {row['abstain_rate']:.2f}/{row['false_abstain_rate']:.2f}"
-            for row in metrics["curve"]
+            f"{row.threshold:.1f}: {row.abstain_rate:.2f}/{row.false_abstain_rate:.2f}"
+            for row in metrics.curve
         )
         out.print(f"  answerability threshold → abstain on unanswerable / on answerable: {curve}")
 
@@ -475,7 +481,7 @@ def _eval_runs(modes: list[str], rerankers: list[str]) -> dict[str, tuple[str, s
     return runs
 
 
-def _answer_metrics(items: list[Any], searcher: Any, settings: Settings) -> dict[str, Any]:
+def _answer_metrics(items: list[Any], searcher: Any, settings: Settings) -> AnswerReport:
     from retrieval.answer import answer
     from retrieval.evaluation import evaluate_answers
     from retrieval.runtime import build_answerer

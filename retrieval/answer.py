@@ -1,9 +1,9 @@
 """Grounded answers: retrieve, judge the evidence, generate, verify every citation, or abstain.
 
     answer_events(question, ...) yields, in order:
-      ("retrieval", [Hit])      the clauses found (empty when the question was refused early)
-      ("delta", str)            answer text as the generator writes it (tokens or sentences)
-      ("answer", Answer)        the verified answer: only sentences that passed, their citations
+      Retrieved(hits)    the clauses found (empty when the question was refused early)
+      Delta(text)        answer text as the generator writes it (tokens or sentences), any number
+      Final(answer)      the verified answer: only sentences that passed, their citations
 
 The question is redacted (`retrieval.redact`) before it is searched, logged or sent anywhere.
 Abstention happens at four points (`retrieval.answerability`): a rule refuses the question (a
@@ -21,7 +21,7 @@ import re
 import time
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
@@ -104,7 +104,31 @@ class Answer(BaseModel):
     timings_ms: dict[str, float] = Field(default_factory=dict)
 
 
-EventKind = Literal["retrieval", "delta", "answer"]
+@dataclass(frozen=True)
+class Retrieved:
+    """The clauses retrieval found, before anything is generated."""
+
+    hits: list[Hit]
+    kind: ClassVar[str] = "retrieval"
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A piece of unverified answer text, for showing progress; the `Final` answer replaces it."""
+
+    text: str
+    kind: ClassVar[str] = "delta"
+
+
+@dataclass(frozen=True)
+class Final:
+    """The verified answer (or the abstention); always the last event."""
+
+    answer: Answer
+    kind: ClassVar[str] = "answer"
+
+
+AnswerEvent = Retrieved | Delta | Final
 
 
 @dataclass(frozen=True)
@@ -130,9 +154,9 @@ class Answerer:
 def answer(
     answerer: Answerer, question: str, *, filters: SearchFilters | None = None, k: int | None = None
 ) -> Answer:
-    for kind, value in answer_events(answerer, question, filters=filters, k=k):
-        if kind == "answer" and isinstance(value, Answer):
-            return value
+    for event in answer_events(answerer, question, filters=filters, k=k):
+        if isinstance(event, Final):
+            return event.answer
     raise RuntimeError("answer_events ended without an answer")  # a bug, not a user error
 
 
@@ -143,7 +167,7 @@ def answer_events(
     filters: SearchFilters | None = None,
     k: int | None = None,
     stream: bool = False,
-) -> Generator[tuple[EventKind, object], None, None]:
+) -> Generator[AnswerEvent, None, None]:
     started = time.perf_counter()
     settings, searcher = answerer.settings, answerer.searcher
     redaction = redact(question, settings.patient_number_patterns)
@@ -167,17 +191,16 @@ def answer_events(
     try:
         result = search_details(searcher, text, k=k or settings.k, filters=filters, legs=True)
     except MissingClause as exc:  # '의료법 제999조': say so instead of answering
-        yield "retrieval", []
-        yield "answer", done(_abstain(str(exc), [], [], stage="rule"))
+        yield Retrieved([])
+        yield Final(done(_abstain(str(exc), [], [], stage="rule")))
         return
     hits, notes[:] = result.hits, result.notes
     timings["retrieval"] = (time.perf_counter() - started) * 1000
-    yield "retrieval", hits
+    yield Retrieved(hits)
     stage, why, probability = gate(answerer, text, result)
     if why:
-        yield (
-            "answer",
-            done(_abstain(why, hits, [], stage=stage, reranker=result.reranker, answerable=probability)),
+        yield Final(
+            done(_abstain(why, hits, [], stage=stage, reranker=result.reranker, answerable=probability))
         )
         return
     blocks = _context(answerer, hits, filters)
@@ -189,7 +212,7 @@ def answer_events(
             abstention = _abstain(
                 reason, hits, [], stage="value", reranker=result.reranker, answerable=probability
             )
-            yield "answer", done(abstention)
+            yield Final(done(abstention))
             return
     t0 = time.perf_counter()
     if answerer.chat is None:
@@ -197,14 +220,14 @@ def answer_events(
             text, blocks, searcher.encoder.tokenizer, settings.max_sentences, settings.extractive_clauses
         )
         for line in raw.splitlines():
-            yield "delta", line + "\n"
+            yield Delta(line + "\n")
     else:
         prompt = messages(text, blocks)
         if stream:
             parts = []
             for delta in answerer.chat.stream(prompt):
                 parts.append(delta)
-                yield "delta", delta
+                yield Delta(delta)
             raw = "".join(parts)
         else:
             raw = answerer.chat.complete(prompt)
@@ -223,13 +246,12 @@ def answer_events(
         abstention = _abstain(
             why, hits, removed, stage="verification", reranker=result.reranker, answerable=probability
         )
-        yield "answer", done(abstention)
+        yield Final(done(abstention))
         return
     by_key = {b.n: b for b in blocks}
     cited = sorted({k for s in checked.sentences for k in s.keys})
     quotes = {k: q for s in checked.sentences for k, q in s.quotes.items()}
-    yield (
-        "answer",
+    yield Final(
         done(
             {
                 "answer": " ".join(

@@ -9,13 +9,16 @@ and its page range includes the gold page. Unanswerable items are not scored her
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from retrieval.errors import InvalidQuery
 from retrieval.models import Clause, Hit
+
+if TYPE_CHECKING:
+    from retrieval.answer import Answer
 
 CUTOFFS = (1, 5, 10)
 
@@ -93,14 +96,55 @@ class ModeScore:
         return {k: round(v, 4) for k, v in out.items()}
 
 
+Metrics = dict[str, float]  # "hit@1", "hit@5", "hit@10", "mrr@10" → value
+
+
+@dataclass(frozen=True)
+class RetrievalReport:
+    """Retrieval scores per run label (a mode, or a mode with a reranker)."""
+
+    n_answerable: int
+    modes: dict[str, Metrics]
+    misses: list[str]  # items the first label did not find in the cut-off
+    by_type: dict[str, dict[str, Metrics]]  # label → item type → metrics
+    ranks: dict[str, dict[str, int | None]]  # label → item id → rank of the first match
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    threshold: float
+    abstain_rate: float
+    false_abstain_rate: float
+
+
+@dataclass(frozen=True)
+class AnswerReport:
+    """Answer scores over a QA set; see `evaluate_answers`."""
+
+    cited_sentence_rate: float
+    citation_precision: float
+    abstain_rate: float
+    false_abstain_rate: float
+    n_citations: int
+    wrong_citations: list[str]  # "item id:clause label"
+    abstained: list[str]  # item ids
+    curve: list[CurvePoint]
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 def evaluate(
     items: Sequence[QAItem],
     run: Callable[[str, str], Sequence[Hit]],
     modes: Sequence[str],
     *,
     types: Sequence[str] | None = None,
-) -> dict[str, Any]:
-    """Score `run(question, mode)` for each mode; returns the JSON shape `kmed eval --json` prints."""
+) -> RetrievalReport:
+    """Score `run(question, mode)` for each mode; `as_json()` is what `kmed eval --json` prints."""
     answerable = [i for i in items if i.gold and (types is None or i.type in types)]
     scores = {mode: ModeScore() for mode in modes}
     for item in answerable:
@@ -115,13 +159,13 @@ def evaluate(
         }
         for mode in modes
     }
-    return {
-        "n_answerable": len(answerable),
-        "modes": {mode: scores[mode].metrics() for mode in modes},
-        "misses": misses,
-        "by_type": by_type,
-        "ranks": {mode: scores[mode].ranks for mode in modes},
-    }
+    return RetrievalReport(
+        n_answerable=len(answerable),
+        modes={mode: scores[mode].metrics() for mode in modes},
+        misses=misses,
+        by_type=by_type,
+        ranks={mode: scores[mode].ranks for mode in modes},
+    )
 
 
 def supports_gold(clause: Clause, item: QAItem) -> bool:
@@ -134,9 +178,9 @@ def supports_gold(clause: Clause, item: QAItem) -> bool:
 
 def evaluate_answers(
     items: Sequence[QAItem],
-    run: Callable[[str], Any],
+    run: Callable[[str], Answer],
     clause_of: Callable[[str], Clause],
-) -> dict[str, Any]:
+) -> AnswerReport:
     """Answer metrics over a QA set: `run(question)` returns an `Answer`; `clause_of(id)` a clause.
 
     cited_sentence_rate: answer sentences with at least one citation; citation_precision: of the
@@ -149,11 +193,10 @@ def evaluate_answers(
     wrong: list[str] = []
     for item in items:
         result = run(item.question)
-        abstained[item.id] = bool(result.abstained)
-        stage = getattr(result, "abstain_stage", "")
+        abstained[item.id] = result.abstained
         decided[item.id] = (
-            bool(result.abstained) and stage != "answerability",
-            getattr(result, "answerable", None),
+            result.abstained and result.abstain_stage != "answerability",
+            result.answerable,
         )
         sentences += len(result.sentences)
         cited += sum(1 for s in result.sentences if s.citations)
@@ -167,20 +210,21 @@ def evaluate_answers(
                 wrong.append(f"{item.id}:{citation.label}")
     unanswerable = [i.id for i in items if not i.gold]
     answerable = [i.id for i in items if i.gold]
-    return {
-        "cited_sentence_rate": round(cited / sentences, 4) if sentences else 1.0,
-        "citation_precision": round(correct / citations, 4) if citations else 0.0,
-        "abstain_rate": round(sum(abstained[i] for i in unanswerable) / len(unanswerable), 4)
-        if unanswerable
-        else 0.0,
-        "false_abstain_rate": round(sum(abstained[i] for i in answerable) / len(answerable), 4)
-        if answerable
-        else 0.0,
-        "n_citations": citations,
-        "wrong_citations": wrong,
-        "abstained": sorted(k for k, v in abstained.items() if v),
-        "curve": abstention_curve(decided, set(unanswerable)),
-    }
+    return AnswerReport(
+        cited_sentence_rate=round(cited / sentences, 4) if sentences else 1.0,
+        citation_precision=round(correct / citations, 4) if citations else 0.0,
+        abstain_rate=_rate(abstained[i] for i in unanswerable),
+        false_abstain_rate=_rate(abstained[i] for i in answerable),
+        n_citations=citations,
+        wrong_citations=wrong,
+        abstained=sorted(k for k, v in abstained.items() if v),
+        curve=abstention_curve(decided, set(unanswerable)),
+    )
+
+
+def _rate(flags: Iterable[bool]) -> float:
+    seen = list(flags)
+    return round(sum(seen) / len(seen), 4) if seen else 0.0
 
 
 THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -188,19 +232,17 @@ THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 def abstention_curve(
     decided: dict[str, tuple[bool, float | None]], unanswerable: set[str]
-) -> list[dict[str, float]]:
+) -> list[CurvePoint]:
     """Abstention on unanswerable and false abstention on answerable items had the answerability
     threshold been t, for each t; rules and verification are taken to decide as they did."""
     rows = []
     for t in THRESHOLDS:
         refuse = {i: ruled or (p is not None and p < t) for i, (ruled, p) in decided.items()}
-        unans = [refuse[i] for i in refuse if i in unanswerable]
-        ans = [refuse[i] for i in refuse if i not in unanswerable]
         rows.append(
-            {
-                "threshold": t,
-                "abstain_rate": round(sum(unans) / len(unans), 4) if unans else 0.0,
-                "false_abstain_rate": round(sum(ans) / len(ans), 4) if ans else 0.0,
-            }
+            CurvePoint(
+                threshold=t,
+                abstain_rate=_rate(refuse[i] for i in refuse if i in unanswerable),
+                false_abstain_rate=_rate(refuse[i] for i in refuse if i not in unanswerable),
+            )
         )
     return rows

@@ -338,7 +338,7 @@ def candidates(
     plan = plan_query(searcher, text, k=depth + TIE_MARGIN, mode=mode, filters=filters, versions=versions)
     # Fused scores tie often (ranks 1 and 3 in two legs equal ranks 3 and 1); the engine orders
     # ties arbitrarily from one process to the next, so ties are broken here, by clause id.
-    found = sorted(searcher.index.query(plan), key=lambda hit: (-hit[1], hit[0][CLAUSE_ID]))[:depth]
+    found = sorted(searcher.index.query(plan), key=lambda hit: (-hit.score, hit.payload[CLAUSE_ID]))[:depth]
     hits = [
         Hit(
             clause=clause_from_payload(payload),

@@ -15,9 +15,9 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse
 
-from retrieval.answer import Answer, Answerer, answer, answer_events
+from retrieval.answer import Answer, Answerer, Delta, Retrieved, answer, answer_events
 from retrieval.errors import KmedError
-from retrieval.models import Hit, SearchFilters
+from retrieval.models import SearchFilters
 from retrieval.search import validate_question
 from service import auth
 from service.audit import audit
@@ -71,19 +71,15 @@ def _events(request: Request, answerer: Answerer, body: AskRequest) -> Iterator[
     """The answer's events; whatever fails ends the stream with an `error` event, never a cut."""
     events = answer_events(answerer, body.question, filters=body.filters, k=body.k, stream=True)
     try:
-        for kind, value in events:
-            if kind == "retrieval":
-                hits = value if isinstance(value, list) else []
-                data = json.dumps(
-                    [Hit.model_validate(h).model_dump(mode="json") for h in hits], ensure_ascii=False
-                )
-            elif kind == "delta":
-                data = json.dumps({"text": value}, ensure_ascii=False)
+        for event in events:
+            if isinstance(event, Retrieved):
+                data = json.dumps([h.model_dump(mode="json") for h in event.hits], ensure_ascii=False)
+            elif isinstance(event, Delta):
+                data = json.dumps({"text": event.text}, ensure_ascii=False)
             else:
-                final = Answer.model_validate(value)
-                _audit(request, final)
-                data = final.model_dump_json()
-            yield {"event": kind, "data": data}
+                _audit(request, event.answer)
+                data = event.answer.model_dump_json()
+            yield {"event": event.kind, "data": data}
     except KmedError as exc:
         yield {"event": "error", "data": json.dumps({"detail": str(exc)}, ensure_ascii=False)}
     except Exception as exc:  # the stream has started: a status code can no longer say it

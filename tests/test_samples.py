@@ -27,8 +27,8 @@ def test_sample_corpus_answers_its_questions(settings: Settings) -> None:
     searcher = build_searcher(settings, embedder=embedder)
     items = load_qa(SAMPLES / "questions.jsonl")
     result = evaluate(items, lambda q, m: search(searcher, q, k=5, mode=m), ["hybrid"])  # type: ignore[arg-type]
-    assert result["n_answerable"] == 12
-    assert result["modes"]["hybrid"]["hit@5"] >= 0.9, result
+    assert result.n_answerable == 12
+    assert result.modes["hybrid"]["hit@5"] >= 0.9, result
     searcher.index.close()
 
 

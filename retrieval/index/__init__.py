@@ -8,10 +8,19 @@ upsert, delete, query(QueryPlan), score_points, retrieve, scroll, count, optimiz
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from retrieval.index.edge import EdgeIndex
-from retrieval.index.schema import DENSE, SPARSE, IndexPoint, QueryPlan, clause_from_payload, make_point
+from retrieval.index.schema import (
+    DENSE,
+    SPARSE,
+    IndexPoint,
+    Payload,
+    QueryPlan,
+    ScoredPayload,
+    clause_from_payload,
+    make_point,
+)
 from retrieval.index.server import ServerIndex
 from retrieval.models import SearchFilters
 from retrieval.settings import Settings
@@ -22,12 +31,12 @@ class Index(Protocol):
 
     def upsert(self, points: Sequence[IndexPoint]) -> None: ...
     def delete(self, ids: Sequence[str]) -> None: ...
-    def query(self, plan: QueryPlan) -> list[tuple[dict[str, Any], float]]: ...
+    def query(self, plan: QueryPlan) -> list[ScoredPayload]: ...
     def score_points(self, plan: QueryPlan, ids: Sequence[str]) -> dict[str, dict[str, float]]:
         """Exact scores of the given points on every vector the plan can query, by vector name."""
         ...
 
-    def retrieve(self, ids: Sequence[str]) -> list[dict[str, Any]]: ...
+    def retrieve(self, ids: Sequence[str]) -> list[Payload]: ...
     def scroll(
         self,
         filters: SearchFilters | None = None,
@@ -37,7 +46,7 @@ class Index(Protocol):
         records: bool = False,
         citing: str | None = None,
         batch: int = 512,
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[Payload]:
         """Clause points (optionally only some versions, clause ids, or those citing a clause),
         or registry records."""
         ...
@@ -58,6 +67,8 @@ def open_index(settings: Settings, *, dim: int | None = None, create: bool = Fal
 __all__ = [
     "DENSE",
     "SPARSE",
+    "Payload",
+    "ScoredPayload",
     "EdgeIndex",
     "Index",
     "IndexPoint",

@@ -23,7 +23,9 @@ from retrieval.index.schema import (
     Condition,
     Conditions,
     IndexPoint,
+    Payload,
     QueryPlan,
+    ScoredPayload,
     filter_conditions,
     plan_legs,
     point_vectors,
@@ -113,7 +115,7 @@ class EdgeIndex:
         if ids:
             self._shard.update(qe.UpdateOperation.delete_points(list(ids)))
 
-    def query(self, plan: QueryPlan) -> list[tuple[dict[str, Any], float]]:
+    def query(self, plan: QueryPlan) -> list[ScoredPayload]:
         flt = _filter(filter_conditions(plan.filters, versions=plan.versions))
         legs = plan_legs(plan)
         if not legs:
@@ -135,7 +137,7 @@ class EdgeIndex:
                 filter=flt,
                 with_payload=payload,
             )
-        return [(p.payload or {}, float(p.score)) for p in self._shard.query(request)]
+        return [ScoredPayload(p.payload or {}, float(p.score)) for p in self._shard.query(request)]
 
     def score_points(self, plan: QueryPlan, ids: Sequence[str]) -> dict[str, dict[str, float]]:
         """Each candidate's exact score on every vector (one batch; a point a leg cannot score,
@@ -158,7 +160,7 @@ class EdgeIndex:
             for leg, points in zip(legs, found, strict=True)
         }
 
-    def retrieve(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+    def retrieve(self, ids: Sequence[str]) -> list[Payload]:
         # qdrant-edge-py 0.9 requires with_vector although its stub gives it a default
         records = self._shard.retrieve(list(ids), with_payload=True, with_vector=False)
         return [r.payload or {} for r in records]
@@ -172,7 +174,7 @@ class EdgeIndex:
         records: bool = False,
         citing: str | None = None,
         batch: int = 512,
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[Payload]:
         flt = _filter(scroll_conditions(filters, versions, clause_ids, records, citing))
         offset = None
         while True:

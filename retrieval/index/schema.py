@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from retrieval.citations import point_id
 from retrieval.models import Clause, SearchFilters, SearchMode
@@ -51,12 +51,24 @@ BOOL_FIELDS = ("supplementary",)
 QUERY_PAYLOAD_EXCLUDE = ("boxes", "notes")
 
 
+Payload = dict[str, Any]
+"""A point's stored JSON: a clause (`clause_payload`), a registry record or the index meta.
+Read its keys through the names above and `clause_from_payload`, not by string literals."""
+
+
+class ScoredPayload(NamedTuple):
+    """One query result: the point's payload and its fused score."""
+
+    payload: Payload
+    score: float
+
+
 @dataclass(frozen=True)
 class IndexPoint:
     id: str
     dense: list[float] | None  # None: the point is found by its sparse vectors only
     sparse: SparseVector | None  # None only for registry records, which no query finds
-    payload: dict[str, Any]
+    payload: Payload
     dense_article: list[float] | None
     sparse_article: SparseVector | None
     sparse_morph: SparseVector | None = None
@@ -81,14 +93,14 @@ class QueryPlan:
     morph_weight: float = 0.0  # its weight as a fusion leg; 0: scored for reranking only
 
 
-def clause_payload(clause: Clause, *, content_hash: str) -> dict[str, Any]:
+def clause_payload(clause: Clause, *, content_hash: str) -> Payload:
     payload = clause.model_dump(mode="json")
     payload[CONTENT_HASH] = content_hash
     payload["schema_version"] = SCHEMA_VERSION
     return payload
 
 
-def clause_from_payload(payload: dict[str, Any]) -> Clause:
+def clause_from_payload(payload: Payload) -> Clause:
     known = Clause.model_fields
     return Clause.model_validate({k: v for k, v in payload.items() if k in known})
 

@@ -22,7 +22,9 @@ from retrieval.index.schema import (
     Condition,
     Conditions,
     IndexPoint,
+    Payload,
     QueryPlan,
+    ScoredPayload,
     filter_conditions,
     plan_legs,
     point_vectors,
@@ -127,7 +129,7 @@ class ServerIndex:
         if ids:
             self._client.delete(self.collection, points_selector=models.PointIdsList(points=list(ids)))
 
-    def query(self, plan: QueryPlan) -> list[tuple[dict[str, Any], float]]:
+    def query(self, plan: QueryPlan) -> list[ScoredPayload]:
         flt = _filter(filter_conditions(plan.filters, versions=plan.versions))
         legs = plan_legs(plan)
         if not legs:
@@ -153,7 +155,7 @@ class ServerIndex:
         result = self._client.query_points(
             self.collection, query_filter=flt, limit=plan.limit, with_payload=payload, **kwargs
         )
-        return [(p.payload or {}, float(p.score)) for p in result.points]
+        return [ScoredPayload(p.payload or {}, float(p.score)) for p in result.points]
 
     def score_points(self, plan: QueryPlan, ids: Sequence[str]) -> dict[str, dict[str, float]]:
         """Each candidate's exact score on every vector, in one batch request."""
@@ -171,7 +173,7 @@ class ServerIndex:
             for leg, response in zip(legs, found, strict=True)
         }
 
-    def retrieve(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+    def retrieve(self, ids: Sequence[str]) -> list[Payload]:
         return [
             r.payload or {} for r in self._client.retrieve(self.collection, ids=list(ids), with_payload=True)
         ]
@@ -185,7 +187,7 @@ class ServerIndex:
         records: bool = False,
         citing: str | None = None,
         batch: int = 512,
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[Payload]:
         flt = _filter(scroll_conditions(filters, versions, clause_ids, records, citing))
         offset = None
         while True:

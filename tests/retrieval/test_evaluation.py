@@ -103,12 +103,12 @@ def test_evaluate_scores_each_mode_over_answerable_items() -> None:
 
     report = evaluate(items, run, ["dense", "sparse"])
     assert ("셋째", "dense") not in asked  # unanswerable items are not scored
-    assert report["n_answerable"] == 2
-    assert report["ranks"] == {"dense": {"q1": 1, "q2": 3}, "sparse": {"q1": None, "q2": 1}}
-    assert report["modes"]["dense"] == {"hit@1": 0.5, "hit@5": 1.0, "hit@10": 1.0, "mrr@10": round(2 / 3, 4)}
-    assert report["modes"]["sparse"]["hit@1"] == 0.5
-    assert report["misses"] == []  # by the first mode
-    assert report["by_type"]["dense"] == {"statute": report["modes"]["dense"]}
+    assert report.n_answerable == 2
+    assert report.ranks == {"dense": {"q1": 1, "q2": 3}, "sparse": {"q1": None, "q2": 1}}
+    assert report.modes["dense"] == {"hit@1": 0.5, "hit@5": 1.0, "hit@10": 1.0, "mrr@10": round(2 / 3, 4)}
+    assert report.modes["sparse"]["hit@1"] == 0.5
+    assert report.misses == []  # by the first mode
+    assert report.by_type["dense"] == {"statute": report.modes["dense"]}
 
 
 def test_load_qa(tmp_path: Path) -> None:
