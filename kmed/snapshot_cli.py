@@ -1,4 +1,4 @@
-"""`kmed snapshot create|restore PATH`: the embedded index to one file, and back."""
+"""`kmed snapshot create|restore PATH`: the index to one file, and back."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from kmed.console import DataDir
 from retrieval.errors import KmedError
 
 snapshot_app = typer.Typer(
-    help="Back up the embedded index to one file, and restore it (stop `kmed serve` to restore).",
+    help="Back up the index to one file, and restore it: the embedded shard (stop `kmed serve` to "
+    "restore), or with KMED_QDRANT_URL the server collection, through Qdrant's snapshot API.",
     no_args_is_help=True,
     add_completion=False,
 )

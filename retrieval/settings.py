@@ -84,6 +84,9 @@ class IndexSettings(BaseModel):
     qdrant_api_key: str | None = Field(default=None, description="API key for the Qdrant server.")
     shard_number: int = Field(default=1, ge=1, description="Shards of the server collection.")
     replication_factor: int = Field(default=1, ge=1, description="Replicas of the server collection.")
+    snapshot_timeout_s: float = Field(
+        default=600.0, gt=0, description="How long a Qdrant server may take to write or take in a snapshot."
+    )
     payload_indexes: bool = Field(
         default=True, description="Create keyword/datetime payload indexes on a server."
     )
@@ -304,6 +307,11 @@ class ServerSettings(BaseModel):
         default=15.0,
         gt=0,
         description="Seconds a client may take to send the rest of a request body (slower: 408).",
+    )
+    sse_ping_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="Seconds between keep-alive comments in a streamed answer, so proxies hold it open.",
     )
     log_format: Literal["json", "text"] = Field(
         default="json", description="Log records as JSON lines (one object each) or as plain text."

@@ -63,8 +63,9 @@ def ask(
         result = answer(answerer, body.question, filters=body.filters, k=body.k)
         _audit(request, result)
         return result
-    # keep-alive comments every 15 s hold proxies open while a slow model thinks
-    return EventSourceResponse(_events(request, answerer, body), ping=15, sep="\n")
+    # keep-alive comments hold proxies open while a slow model thinks
+    ping = request.app.state.settings.server.sse_ping_s
+    return EventSourceResponse(_events(request, answerer, body), ping=ping, sep="\n")
 
 
 def _events(request: Request, answerer: Answerer, body: AskRequest) -> Iterator[dict[str, str]]:

@@ -208,7 +208,10 @@ class JobRunner:
                     job.submitted_by,
                     job=job.id,
                     files=[f.name for f in job.files],
-                    versions=[(r.name, r.status, r.doc_id, r.version) for r in job.results],
+                    versions=[
+                        {"file": r.name, "status": r.status, "doc_id": r.doc_id, "version": r.version}
+                        for r in job.results
+                    ],
                 )
 
     def _run(self, job: Job) -> None:

@@ -1,5 +1,6 @@
 """A real `kmed serve` process with the audit log on: its log file has one JSON object per line,
-an audit record per question with the request id, and no identifier a client sent."""
+an audit record per question with the request id, one per upload job with who sent which files
+and the versions written, and no identifier a client sent."""
 
 from __future__ import annotations
 
@@ -8,16 +9,20 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 
 from retrieval.settings import load_settings
+from service.auth import key_hash
+from tests.data.guideline_pdf import make_guideline_pdf
 from tests.indexing import index_files, wait_until_ready
 from tests.service.conftest import DATA, _free_port
 
 KMED = Path(sys.executable).parent / "kmed"
 IDENTIFIERS = ("010-2345-6789", "900101-1234567", "kim.doctor@hanbit.kr", "H-2024-000123")
+UPLOAD_KEY = "kmed_test_uploader_key_0123456789"
 
 
 def test_serve_writes_redacted_audit_records(tmp_path: Path) -> None:
@@ -30,6 +35,7 @@ def test_serve_writes_redacted_audit_records(tmp_path: Path) -> None:
         "KMED_ANSWER__AUDIT_LOG": "true",
         "KMED_SERVER__LOG_FILE": str(log_file),
         "KMED_DATA_DIR": str(tmp_path / "data"),
+        "KMED_API_KEYS": json.dumps([{"name": "ward-it", "hash": key_hash(UPLOAD_KEY), "role": "ingest"}]),
     }
     stderr = (tmp_path / "stderr.txt").open("wb")
     server = subprocess.Popen(
@@ -56,6 +62,20 @@ def test_serve_writes_redacted_audit_records(tmp_path: Path) -> None:
                 headers={"Content-Type": "application/json"},
             )
             assert bad.status_code == 422
+            pdf = make_guideline_pdf(tmp_path / "fever.pdf").read_bytes()
+            sent = client.post(
+                "/v1/documents",
+                files=[("files", ("fever.pdf", pdf))],
+                data={"doc_id": "g-fever", "version": "2026"},
+                headers={"X-API-Key": UPLOAD_KEY},
+            )
+            assert sent.status_code == 202, sent.text
+            job = sent.json()
+            deadline = time.monotonic() + 120
+            while job["status"] in ("queued", "running") and time.monotonic() < deadline:
+                time.sleep(0.5)
+                job = client.get(f"/v1/jobs/{job['id']}", headers={"X-API-Key": UPLOAD_KEY}).json()
+            assert job["status"] == "done", job
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
@@ -74,4 +94,10 @@ def test_serve_writes_redacted_audit_records(tmp_path: Path) -> None:
     assert ask["audit"]["latency_ms"] > 0
     search = next(r for r in audits if r["audit"]["event"] == "search")
     assert "[환자번호]" in search["audit"]["question"] and search["audit"]["hits"]
+    upload = next(r for r in audits if r["audit"]["event"] == "ingest")
+    assert upload["audit"]["key"] == "ward-it" and upload["audit"]["files"] == ["fever.pdf"]
+    assert upload["audit"]["versions"] == [
+        {"file": "fever.pdf", "status": "new", "doc_id": "g-fever", "version": "2026"}
+    ]
+    assert UPLOAD_KEY not in text  # the key's name is logged, never the key
     assert any(r["logger"].startswith("uvicorn") for r in records)  # the server's own records too

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -49,7 +50,8 @@ def llm_api(indexed: Settings, fake_llm: FakeOpenAI) -> Iterator[httpx.Client]:
         update={
             "llm": indexed.llm.model_copy(
                 update={"provider": "openai-like", "model": "fake", "base_url": fake_llm.url}
-            )
+            ),
+            "server": indexed.server.model_copy(update={"sse_ping_s": 0.5}),
         }
     )
     for url in serve(settings):
@@ -184,6 +186,20 @@ def test_streaming_sends_retrieval_deltas_then_the_verified_answer(
     final = events[-1][1]
     assert len(final["sentences"]) == 1 and "[77], not in the context" in final["removed"][0]["reason"]
     assert fake_llm.requests[-1]["stream"] is True
+
+
+def test_a_slow_model_gets_keep_alive_comments(llm_api: httpx.Client, fake_llm: FakeOpenAI) -> None:
+    def slow(body: dict[str, Any]) -> str:
+        time.sleep(2.0)  # a model that thinks before its first token
+        return f"진료기록부는 10년 동안 보존합니다 [{key_of(body, '제8조제1항')}]."
+
+    fake_llm.replies[:] = [slow]
+    lines = []
+    with llm_api.stream("POST", "/v1/ask", json={"question": QUESTION, "stream": True}) as response:
+        lines = list(response.iter_lines())
+    retrieved, answered = lines.index("event: retrieval"), lines.index("event: answer")
+    assert any(line.startswith(": ping") for line in lines[retrieved:answered])
+    assert json.loads(lines[answered + 1].removeprefix("data: "))["sentences"]
 
 
 def test_bad_questions_are_refused(llm_api: httpx.Client) -> None:
