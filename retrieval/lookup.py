@@ -46,7 +46,7 @@ _FILLER = re.compile(
 )
 
 
-def _bare(text: str) -> str:
+def bare(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
@@ -77,10 +77,10 @@ def load_law_aliases(path: Path | None) -> dict[str, list[str]]:
 
 def short_forms(title: str) -> set[str]:
     """Names people use for a law without an alias table: '응급의료에 관한 법률' → '응급의료법'."""
-    forms = {title, _bare(title)}
+    forms = {title, bare(title)}
     shortened = re.sub(r"\s*(?:에\s*관한|을\s*위한|등에\s*관한)\s*법률$", "법", title)
     if shortened != title:
-        forms |= {shortened, _bare(shortened)}
+        forms |= {shortened, bare(shortened)}
     return forms
 
 
@@ -99,7 +99,7 @@ class LawNames:
         self.by_name: dict[str, str] = {}
         for title in [*aliases, *titles]:
             for name in short_forms(title) | set(aliases.get(title, ())):
-                self.by_name.setdefault(_bare(name), title)
+                self.by_name.setdefault(bare(name), title)
         names = sorted(self.by_name, key=len, reverse=True)  # longest first: 응급의료법 before 의료법
         spelled = "|".join(r"\s*".join(re.escape(ch) for ch in name) for name in names)
         self._pattern = re.compile(rf"(?<![가-힣A-Za-z])(?P<name>{spelled}){_AFTER_NAME}") if names else None
@@ -107,7 +107,7 @@ class LawNames:
         self._close = re.compile(r"\s*」")
 
     def title(self, name: str) -> str | None:
-        return self.by_name.get(_bare(name))
+        return self.by_name.get(bare(name))
 
     def mentions(self, text: str) -> list[LawMention]:
         """Law names in the text, with the 「」 around them and a level written after them."""
@@ -115,7 +115,7 @@ class LawNames:
             return []
         found = []
         for match in self._pattern.finditer(text):
-            title = self.by_name[_bare(match.group("name"))]
+            title = self.by_name[bare(match.group("name"))]
             start, end, suffix = match.start(), match.end(), None
             opened = text[:start].rstrip().endswith("「")
             if opened:
@@ -123,7 +123,7 @@ class LawNames:
             for _ in range(2):  # '「의료법 시행규칙」' and '「의료법」 시행규칙'
                 level = self._suffix.match(text, end) if suffix is None else None
                 if level:
-                    suffix, end = _bare(level.group(1)), level.end()
+                    suffix, end = bare(level.group(1)), level.end()
                 close = self._close.match(text, end) if opened else None
                 if close:
                     end, opened = close.end(), False
@@ -239,19 +239,19 @@ def resolve(
     A reference to a law the index does not hold is ignored here (the answer refuses it).
     """
     refs, rest = find_references(question, names)
-    by_title = {_bare(r.title): r for r in records.values() if r.doc_type == "statute"}
+    by_title = {bare(r.title): r for r in records.values() if r.doc_type == "statute"}
     resolution = Resolution()
     for ref in refs:
-        record = by_title.get(_bare(ref.law))
+        record = by_title.get(bare(ref.law))
         if record is None:
             continue
-        clauses = _article_clauses(index, record, ref.article, versions)
-        resolution.references.append(Resolved(ref, _pick(ref, record, clauses, as_of)))
+        clauses = article_clauses(index, record, ref.article, versions)
+        resolution.references.append(Resolved(ref, pick_clauses(ref, record, clauses, as_of)))
     resolution.only_reference = bool(resolution.references) and is_reference_only(rest)
     return resolution
 
 
-def _article_clauses(
+def article_clauses(
     index: Index, record: DocumentRecord, article: str, versions: Sequence[str]
 ) -> list[Clause]:
     from retrieval.index.schema import clause_from_payload
@@ -266,7 +266,7 @@ def _number(label: str | None) -> int:
     return int(found.group()) if found else 0
 
 
-def _pick(
+def pick_clauses(
     ref: QuestionReference, record: DocumentRecord, clauses: list[Clause], as_of: date | None
 ) -> list[Clause]:
     when = f" ({as_of} 시행 기준)" if as_of else ""
