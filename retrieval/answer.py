@@ -54,6 +54,10 @@ class Citation(BaseModel):
     quote: str = Field(description="The span of the clause that supports the sentences citing it.")
     doc_type: str
     law: str = Field(description="Law or guideline title.")
+    level: str = Field(
+        default="",
+        description="법률, 시행령, 시행규칙, 내규 (a hospital's own rules); empty for a guideline.",
+    )
     article: str = Field(description="Article, or a guideline's section number.")
     paragraph: str | None = None
     page_start: int | None = None
@@ -308,6 +312,7 @@ def _citation(block: ContextBlock, quote: str) -> Citation:
         quote=quote,
         doc_type=c.doc_type,
         law=c.law,
+        level=c.level,
         article=c.article,
         paragraph=c.paragraph,
         page_start=c.page_start,

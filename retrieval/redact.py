@@ -66,3 +66,15 @@ def redact(text: str, patient_patterns: Sequence[str] = ()) -> Redaction:
     for pattern in patient_patterns:
         sub(re.compile(pattern), "환자번호")
     return Redaction(out, found)
+
+
+_PLACEHOLDER = re.compile(r"\[(?:이메일|주민등록번호|전화번호|환자번호)\]")
+_LEFT_OVER = re.compile(r"\(\s*[,·/]?\s*\)|(?<=\s)[,·/](?=\s)")
+
+
+def without_placeholders(text: str) -> str:
+    """What to search of a redacted text: the placeholders say nothing about the question, and
+    their words (전화번호, 환자번호) would match clauses about phone numbers and patient numbers."""
+    stripped = _PLACEHOLDER.sub(" ", text)
+    stripped = _LEFT_OVER.sub(" ", re.sub(r"\s*,\s*(?=[,)])", "", stripped))
+    return " ".join(stripped.split())

@@ -37,6 +37,7 @@ from retrieval.lookup import (
     resolve,
 )
 from retrieval.models import Clause, Hit, SearchFilters, SearchMode, Signals
+from retrieval.redact import without_placeholders
 from retrieval.registry import DocumentRecord, load_documents, select_versions
 from retrieval.rerank import NoReranker, Reranker, RerankFailed
 from retrieval.settings import IndexSettings
@@ -323,8 +324,10 @@ def candidates(
     legs: bool = True,
 ) -> Candidates:
     """The fused top `depth` plus the clauses the question names; with `legs`, each with its
-    exact score on every leg (the learned reranker's input, and what `kmed rerank train` reads)."""
+    exact score on every leg (the learned reranker's input, and what `kmed rerank train` reads).
+    Redaction placeholders ([전화번호] …) are left out of what is searched."""
     text = validate_question(question, searcher.max_question_chars)
+    text = without_placeholders(text) or text
     filters = filters or SearchFilters()
     versions = searcher.registry.versions(filters.as_of)
     resolution = resolve(

@@ -4,7 +4,8 @@ A sentence keeps its place only if:
 1. it cites at least one key that was in the context (invented keys are removed first);
 2. the cited clauses support it: enough of its content terms (Kiwi) occur in them, or its
    embedding is close to one of their sentences;
-3. each number in it (days, years, doses, percentages) occurs in a cited clause;
+3. each number in it (days, years, doses, percentages) occurs in a cited clause, and a number
+   with a unit occurs with that unit (`3개월` is not supported by `3년`);
 4. it does not repeat an instruction aimed at the model (text injected through a document).
 What fails is removed and reported with the reason; nothing supported left means abstaining.
 """
@@ -27,6 +28,9 @@ _KEYS_RUN = re.compile(r"^(?:\s*\[\d{1,3}\])+")
 # a Korean sentence ends in 다. 요. 음. …; "1. " and "가. " (item labels) and "38.5" do not end one
 _SPLIT = re.compile(r"(?<=[다요음함임됨것)\]][.])\s+|(?<=[?!。])\s+|\n+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_QUANTITY = re.compile(
+    r"(\d+(?:[.,]\d+)*)\s*(개월|년|월|주|일|시간|분|초|명|원|회|세|%|mg|mcg|kg|g|mL|ml|L|℃)"
+)
 _INJECTION = re.compile(
     r"(이전|앞의|위의|기존)\s*(의\s*)?(모든\s*)?(지시|명령|지침|규칙)\S*\s*(을|를)?\s*(모두\s*)?무시"
     r"|ignore\s+(all\s+)?(previous|prior|above)\s+instructions|system\s+prompt|시스템\s*프롬프트"
@@ -77,7 +81,9 @@ def clause_spans(text: str) -> list[str]:
 
 
 def _numbers(text: str) -> set[str]:
-    return {n.replace(",", "") for n in _NUMBER.findall(text)}
+    """Bare numbers, and numbers with their unit ('10년', '500mg')."""
+    bare = {n.replace(",", "") for n in _NUMBER.findall(text)}
+    return bare | {n.replace(",", "") + unit for n, unit in _QUANTITY.findall(text)}
 
 
 class Verifier:
@@ -115,10 +121,16 @@ class Verifier:
                 continue
             cited = " ".join(by_key[k].clause.text for k in keys)
             missing = _numbers(bare) - _numbers(cited)
-            if missing:
-                result.removed.append(
-                    Removed(bare, f"numbers not in the cited clauses: {', '.join(sorted(missing))}")
+            if missing:  # '15년' said once, not also '15'
+                shown = sorted(
+                    m
+                    for m in missing
+                    if not any(
+                        o != m and _QUANTITY.fullmatch(o) and o.startswith(m) and not o[len(m)].isdigit()
+                        for o in missing
+                    )
                 )
+                result.removed.append(Removed(bare, f"numbers not in the cited clauses: {', '.join(shown)}"))
                 continue
             quotes = self._support(bare, [by_key[k] for k in keys])
             if quotes is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.redact import redact
+from retrieval.redact import redact, without_placeholders
 from retrieval.settings import AnswerSettings
 
 PATIENT = AnswerSettings().patient_number_patterns
@@ -71,3 +71,13 @@ def test_identifiers_are_replaced(text: str, expected: str, kind: str) -> None:
 def test_near_misses_stay(text: str) -> None:
     result = redact(text, PATIENT)
     assert result.text == text and not result.found
+
+
+def test_placeholders_are_not_searched() -> None:
+    asked = redact("진료기록부는 몇 년 보관하나요? (보호자 연락처 010-2345-6789, 900101-1234567)").text
+    assert without_placeholders(asked) == "진료기록부는 몇 년 보관하나요? (보호자 연락처)"
+    assert (
+        without_placeholders(redact("환자 010-2345-6789, H-2024-000123 문의", [r"H-\d{4}-\d{6}"]).text)
+        == "환자 문의"
+    )
+    assert without_placeholders("제22조제2항 [1]") == "제22조제2항 [1]"  # only redaction's own marks

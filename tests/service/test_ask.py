@@ -114,7 +114,16 @@ def test_uncited_sentences_are_dropped(llm_api: httpx.Client, fake_llm: FakeOpen
 def test_numbers_must_be_in_the_cited_clause(llm_api: httpx.Client, fake_llm: FakeOpenAI) -> None:
     body = ask(llm_api, fake_llm, lambda b: f"진료기록부는 15년 동안 보존합니다 [{key_of(b, '제8조제1항')}].")
     assert body["abstained"]
-    assert body["removed"][0]["reason"] == "numbers not in the cited clauses: 15"
+    assert body["removed"][0]["reason"] == "numbers not in the cited clauses: 15년"
+
+
+def test_a_number_with_another_unit_is_not_supported(llm_api: httpx.Client, fake_llm: FakeOpenAI) -> None:
+    # the clause has 3년 (진단서 부본), not 3개월: a sentence that says 3개월 must not pass
+    body = ask(
+        llm_api, fake_llm, lambda b: f"진료기록부는 3개월이면 폐기할 수 있습니다 [{key_of(b, '제8조제1항')}]."
+    )
+    assert body["abstained"]
+    assert body["removed"][0]["reason"] == "numbers not in the cited clauses: 3개월"
 
 
 def test_a_citation_that_does_not_support_the_sentence_is_dropped(
