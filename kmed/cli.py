@@ -523,5 +523,37 @@ def serve(
     )
 
 
+@app.command()
+def mcp(data_dir: DataDir = None) -> None:
+    """Serve the MCP tools (search, get_clause, ask, verify_citations) and clause resources over
+    stdio, for an agent that starts kmed as a subprocess. Logs go to stderr (or the log file),
+    never to stdout, which carries the protocol. Over HTTP, `kmed serve` has them at /mcp."""
+    from kmed.logs import configure_logging
+    from retrieval.runtime import build_answerer, build_searcher
+    from service.mcp import build_mcp
+
+    settings = settings_for(data_dir)
+    configure_logging(settings.server)
+    searcher: list[Any] = []
+
+    def open_searcher() -> Any:
+        if not searcher:  # opened on the first call: a client lists the tools before any index work
+            searcher.append(build_searcher(settings))
+        return searcher[0]
+
+    answerer: list[Any] = []
+
+    def open_answerer() -> Any:
+        if not answerer:
+            answerer.append(build_answerer(settings, open_searcher()))
+        return answerer[0]
+
+    try:
+        build_mcp(open_searcher, open_answerer, settings).run("stdio")
+    finally:
+        if searcher:
+            searcher[0].index.close()
+
+
 if __name__ == "__main__":
     app()

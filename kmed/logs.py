@@ -94,5 +94,10 @@ def configure_logging(settings: ServerSettings, *, level: str | None = None) -> 
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, StripQuery) for f in access.filters):
         access.addFilter(StripQuery())
-    for noisy in ("httpx", "httpcore", "urllib3"):  # request lines would carry URLs with questions
+    for noisy in (
+        "httpx",
+        "httpcore",
+        "urllib3",
+        "mcp",
+    ):  # request lines (URLs with questions), MCP per-call lines
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -313,6 +313,11 @@ class ServerSettings(BaseModel):
         gt=0,
         description="Seconds between keep-alive comments in a streamed answer, so proxies hold it open.",
     )
+    mcp_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description='Host headers the /mcp transport accepts (e.g. ["kmed.hospital.local:*"]), which turns '
+        "on its DNS-rebinding protection; empty: any host, like the rest of the API.",
+    )
     log_format: Literal["json", "text"] = Field(
         default="json", description="Log records as JSON lines (one object each) or as plain text."
     )

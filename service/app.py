@@ -14,14 +14,18 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from mcp.server.fastmcp.server import StreamableHTTPASGIApp
+from starlette.routing import Route
 
 from retrieval.answer import Answerer
 from retrieval.errors import IndexUnavailable
 from retrieval.search import Searcher
 from retrieval.settings import Settings
-from service import ask, documents, errors, snapshots, uploads, widget
-from service.auth import Auth
+from service import ask, chat, documents, errors, snapshots, uploads, widget
+from service.auth import Auth, ReadKeyed
 from service.jobs import Ingest, JobRunner, JobStore
+from service.mcp import build_mcp
+from service.mcp import caller as mcp_caller
 from service.middleware import RequestContext
 from service.routes import router
 
@@ -67,10 +71,10 @@ class SearcherHolder:
         """The answering pipeline over the same searcher, with the configured generator."""
         searcher = self.get()
         with self._lock:
-            if self._answerer is None:
-                from retrieval.generators import build_chat_model
+            if self._answerer is None:  # with the answerability model, as `kmed ask` and `kmed eval`
+                from retrieval.runtime import build_answerer
 
-                self._answerer = Answerer(searcher, self.settings.answer, build_chat_model(self.settings.llm))
+                self._answerer = build_answerer(self.settings, searcher)
             return self._answerer
 
     def close(self) -> None:
@@ -106,7 +110,8 @@ def create_app(settings: Settings, ingest: Ingest | None = None) -> FastAPI:
             if ingest
             else None
         )
-        yield
+        async with mcp.session_manager.run():
+            yield
         if app.state.jobs:
             app.state.jobs.close()
         holder.close()
@@ -123,6 +128,7 @@ def create_app(settings: Settings, ingest: Ingest | None = None) -> FastAPI:
     app.state.job_store, app.state.jobs = store, None
     app.include_router(router)
     app.include_router(ask.router)
+    app.include_router(chat.router)
     app.include_router(widget.router)
     if settings.cors_origins:  # the widget on intranet pages of other origins
         app.add_middleware(
@@ -134,6 +140,10 @@ def create_app(settings: Settings, ingest: Ingest | None = None) -> FastAPI:
         )
     app.include_router(documents.router)
     app.include_router(snapshots.router)
+    mcp = build_mcp(holder.get, holder.answerer, settings, allowed_hosts=settings.server.mcp_allowed_hosts)
+    mcp.streamable_http_app()  # makes the session manager the route below hands requests to
+    transport = StreamableHTTPASGIApp(mcp.session_manager)
+    app.router.routes.append(Route("/mcp", ReadKeyed(transport, app.state.auth, mcp_caller.set)))
     app.include_router(uploads.build_router(settings))
     app.add_middleware(
         RequestContext,

@@ -61,7 +61,7 @@ def ask(
     validate_question(body.question, answerer.searcher.max_question_chars)
     if not body.stream:
         result = answer(answerer, body.question, filters=body.filters, k=body.k)
-        _audit(request, result)
+        audit_answer(request, result)
         return result
     # keep-alive comments hold proxies open while a slow model thinks
     ping = request.app.state.settings.server.sse_ping_s
@@ -78,7 +78,7 @@ def _events(request: Request, answerer: Answerer, body: AskRequest) -> Iterator[
             elif isinstance(event, Delta):
                 data = json.dumps({"text": event.text}, ensure_ascii=False)
             else:
-                _audit(request, event.answer)
+                audit_answer(request, event.answer)
                 data = event.answer.model_dump_json()
             yield {"event": event.kind, "data": data}
     except KmedError as exc:
@@ -92,7 +92,8 @@ def _events(request: Request, answerer: Answerer, body: AskRequest) -> Iterator[
         events.close()  # a client that went away stops the generation (and the model's stream)
 
 
-def _audit(request: Request, result: Answer) -> None:
+def audit_answer(request: Request, result: Answer) -> None:
+    """The audit record of one answered question (when the audit log is on)."""
     audit(
         request,
         "ask",

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import Header, HTTPException, Request
+from fastapi.responses import JSONResponse
 from limits import RateLimitItem, parse, storage, strategies
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from retrieval.settings import ApiKey, Settings
 
@@ -80,6 +82,36 @@ def _presented(x_api_key: str | None, authorization: str | None, x_admin_key: st
     return x_admin_key or None
 
 
+def authorize(
+    auth: Auth, role: Role | Literal["read-if-required"], presented: str | None, client: str
+) -> str | None:
+    """The name of the caller's key when it has at least `role` (None for an anonymous read),
+    after counting the request against its rate; raises the 401, 403 or 429 that says why not."""
+    needed: Role | None = role if role != "read-if-required" else "read" if auth.read_requires_key else None
+    if not auth.keys and needed in ("ingest", "admin"):
+        raise HTTPException(
+            403, f"this route needs a key with role {needed}, and the server has none: set KMED_API_KEYS"
+        )
+    if presented is None:
+        if needed is None:
+            auth.throttle(client, anonymous=True)
+            return None
+        raise HTTPException(
+            401,
+            f"this route needs a key with role {needed}: send it in the {HEADER} header",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    key = auth.find(presented)
+    if key is None:
+        raise HTTPException(
+            401, f"unknown key in the {HEADER} header", headers={"WWW-Authenticate": "Bearer"}
+        )
+    if needed and RANK[key.role] < RANK[needed]:
+        raise HTTPException(403, f"the key {key.name!r} has role {key.role}; this route needs {needed}")
+    auth.throttle(f"key:{key.name}", anonymous=False)
+    return key.name
+
+
 def require(role: Role | Literal["read-if-required"]) -> Callable[..., None]:
     """A route dependency: the caller's key has at least `role` (and is within its rate)."""
 
@@ -89,35 +121,36 @@ def require(role: Role | Literal["read-if-required"]) -> Callable[..., None]:
         authorization: Annotated[str | None, Header(description="Bearer <API key>.")] = None,
         x_admin_key: Annotated[str | None, Header(description="Older name of X-API-Key.")] = None,
     ) -> None:
-        auth: Auth = request.app.state.auth
-        needed: Role | None = (
-            role if role != "read-if-required" else "read" if auth.read_requires_key else None
-        )
         presented = _presented(x_api_key, authorization, x_admin_key)
-        if not auth.keys and needed in ("ingest", "admin"):
-            raise HTTPException(
-                403, f"this route needs a key with role {needed}, and the server has none: set KMED_API_KEYS"
-            )
-        if presented is None:
-            if needed is None:
-                auth.throttle(request.client.host if request.client else "-", anonymous=True)
-                return
-            raise HTTPException(
-                401,
-                f"this route needs a key with role {needed}: send it in the {HEADER} header",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        key = auth.find(presented)
-        if key is None:
-            raise HTTPException(
-                401, f"unknown key in the {HEADER} header", headers={"WWW-Authenticate": "Bearer"}
-            )
-        if needed and RANK[key.role] < RANK[needed]:
-            raise HTTPException(403, f"the key {key.name!r} has role {key.role}; this route needs {needed}")
-        request.state.key_name = key.name
-        auth.throttle(f"key:{key.name}", anonymous=False)
+        client = request.client.host if request.client else "-"
+        name = authorize(request.app.state.auth, role, presented, client)
+        if name:
+            request.state.key_name = name
 
     return dependency
+
+
+class ReadKeyed:
+    """An ASGI app behind the read key (for the mounted MCP transport, which has no FastAPI
+    dependencies): the same keys, roles, rate limits and error bodies as the routes."""
+
+    def __init__(self, app: ASGIApp, auth: Auth, on_key: Callable[[str], object]) -> None:
+        self.app, self.auth, self.on_key = app, auth, on_key
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            request = Request(scope)
+            h = request.headers
+            presented = _presented(h.get("x-api-key"), h.get("authorization"), h.get("x-admin-key"))
+            client = request.client.host if request.client else "-"
+            try:
+                name = authorize(self.auth, "read-if-required", presented, client)
+            except HTTPException as exc:
+                body = JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+                await body(scope, receive, send)
+                return
+            self.on_key(name or "anonymous")
+        await self.app(scope, receive, send)
 
 
 read = require("read-if-required")

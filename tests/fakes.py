@@ -212,7 +212,9 @@ class FakeQdrantSnapshots:
                     ]
                     if not files:
                         return self._error(400, "no snapshot file in the form")
-                    raw = files[0].get_payload(decode=True)
+                    raw = files[0].get_content()
+                    if not isinstance(raw, bytes):
+                        return self._error(400, "the snapshot part is not binary")
                     if query.get("checksum") and hashlib.sha256(raw).hexdigest() != query["checksum"][0]:
                         return self._error(400, "Snapshot checksum mismatch")
                     fake.collections[name] = (raw[:-8], int.from_bytes(raw[-8:], "little"))
