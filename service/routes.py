@@ -8,7 +8,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
+from retrieval.citecheck import CitationReport, verify_citations
 from retrieval.errors import IndexUnavailable
 from retrieval.models import SearchFilters
 from retrieval.redact import redact
@@ -133,6 +135,33 @@ def read_clause(
 ) -> ClauseDetail:
     """조항 조회: one clause with its items, amendment notes and resolved cross-references."""
     return ClauseDetail.of(get_clause(searcher, clause_id, as_of=as_of))
+
+
+class VerifyRequest(BaseModel):
+    text: str = Field(
+        description="Korean text with statute citations: a draft EMR note, a reply to a patient, "
+        "an LLM's answer.",
+        examples=["진료기록부는 10년간 보존하여야 한다(의료법 시행규칙 제15조제1항)."],
+    )
+    as_of: date | None = Field(default=None, description="Check against the versions in force on this date.")
+
+
+@router.post(
+    "/v1/citations/verify",
+    response_model=CitationReport,
+    responses=ERRORS,
+    tags=["search"],
+    dependencies=READ,
+)
+def verify_text(request: Request, searcher: SearcherDep, body: VerifyRequest) -> CitationReport:
+    """인용 확인: for each 「law」 제N조제M항 reference in the text, whether the clause exists in the
+    version in force, whether the law is indexed, what the clause says, and whether the sentence
+    around it matches (ok, mismatch, superseded, not_in_force, missing_clause, version_not_indexed,
+    law_not_indexed). Identifiers are redacted before the text is read."""
+    text = redact(body.text, request.app.state.settings.answer.patient_number_patterns).text
+    report = verify_citations(searcher, text, request.app.state.settings.answer, as_of=body.as_of)
+    audit(request, "verify_citations", verdicts=[(c.label, c.verdict) for c in report.citations])
+    return report
 
 
 @router.get("/healthz", response_model=Health, tags=["ops"])

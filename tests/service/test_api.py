@@ -124,3 +124,19 @@ def test_ingest_while_serving_says_what_to_do(api: httpx.Client, indexed_setting
     assert result.returncode == 3, result.stderr
     assert "open in another process" in result.stderr
     assert api.get("/v1/search", params={"q": "기록 보관"}).json()["hits"]  # the server is unharmed
+
+
+def test_citations_are_verified_over_http(api: httpx.Client) -> None:
+    text = (
+        "보건기관의 장은 기록을 작성하여야 한다(시험보건법 시행규칙 제2조의2제1항). "
+        "연락처 010-2345-6789. 시험보건법 시행규칙 제999조."
+    )
+    response = api.post("/v1/citations/verify", json={"text": text})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [(c["label"], c["verdict"]) for c in body["citations"]] == [
+        ("시험보건법 시행규칙 제2조의2제1항", "ok"),
+        ("시험보건법 시행규칙 제999조", "missing_clause"),
+    ]
+    assert not body["all_ok"] and "010-2345-6789" not in response.text
+    assert api.post("/v1/citations/verify", json={"text": ""}).status_code == 422

@@ -39,7 +39,8 @@ def indexed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="module")
 def client(indexed: Settings) -> Iterator[openai.OpenAI]:
     for url in serve(indexed):  # the offline default: extractive answers
-        yield openai.OpenAI(base_url=f"{url}/v1", api_key=KEY, max_retries=0)
+        with openai.OpenAI(base_url=f"{url}/v1", api_key=KEY, max_retries=0) as c:
+            yield c
 
 
 def test_models_and_a_plain_answer(client: openai.OpenAI) -> None:
@@ -111,8 +112,10 @@ def test_bad_requests_are_clear(client: openai.OpenAI, indexed: Settings) -> Non
         client.chat.completions.create(
             model="kmed", messages=[{"role": "user", "content": "  "}], stream=True
         )
-    keyless = openai.OpenAI(base_url=str(client.base_url), api_key="wrong", max_retries=0)
-    with pytest.raises(openai.AuthenticationError):
+    with (
+        openai.OpenAI(base_url=str(client.base_url), api_key="wrong", max_retries=0) as keyless,
+        pytest.raises(openai.AuthenticationError),
+    ):
         keyless.models.list()
 
 
@@ -128,8 +131,9 @@ def llm_server(
 
 
 @pytest.fixture(scope="module")
-def llm_client(llm_server: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{llm_server}/v1", api_key=KEY, max_retries=0)
+def llm_client(llm_server: str) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=f"{llm_server}/v1", api_key=KEY, max_retries=0) as c:
+        yield c
 
 
 def key_of(body: dict[str, Any], label_part: str) -> int:
