@@ -18,7 +18,7 @@ from mcp.server.fastmcp.server import StreamableHTTPASGIApp
 from starlette.routing import Route
 
 from retrieval.answer import Answerer
-from retrieval.errors import IndexUnavailable
+from retrieval.errors import IndexUnavailable, KmedError
 from retrieval.search import Searcher
 from retrieval.settings import Settings
 from service import ask, chat, documents, errors, snapshots, uploads, widget
@@ -84,6 +84,20 @@ class SearcherHolder:
             self._searcher = None
 
 
+WARM_UP = "진료기록부 보존 기간"
+
+
+def warm(searcher: Searcher) -> None:
+    """One search before the first request: the embedder's threads, Kiwi, the reranker and the
+    engine's caches start now, not in the first user's wait. Its question is not a user's."""
+    from retrieval.search import search_details
+
+    try:
+        search_details(searcher, WARM_UP, k=1)
+    except KmedError as exc:  # an empty index: nothing to warm
+        log.info("warm-up search skipped: %s", exc)
+
+
 def create_app(settings: Settings, ingest: Ingest | None = None) -> FastAPI:
     """The app; with `ingest` (the composition root's ingestion function) it accepts uploads."""
     holder = SearcherHolder(settings)
@@ -92,7 +106,7 @@ def create_app(settings: Settings, ingest: Ingest | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
-            holder.get()
+            warm(holder.get())
         except IndexUnavailable as exc:
             log.warning("starting without an index: %s", exc)
         cut = store.recover()
