@@ -4,7 +4,7 @@
         [--clients 32] [--seconds 120] [--questions corpora/train/questions.jsonl]
 
 The clients alternate search and ask, with questions from the training set's validation fold.
-Prints JSON: errors by status (goal 0), p50/p95 per route, throughput, and the server's resident
+Prints JSON: errors by status (goal 0), p50/p95/p99 per route, throughput, and the server's resident
 memory before and after. The server runs with the default settings except rate limits, which
 one test address would exhaust.
 """
@@ -126,7 +126,7 @@ def main() -> None:
         "errors": {k: v for k, v in statuses.items() if k != "200"},
         "throughput_rps": round(total / elapsed, 2),
         **{
-            f"{route}_ms": {"p50": pct(v, 50), "p95": pct(v, 95), "n": len(v)}
+            f"{route}_ms": {"p50": pct(v, 50), "p95": pct(v, 95), "p99": pct(v, 99), "n": len(v)}
             for route, v in latencies.items()
         },
         "server_rss_mib": {"before": before, "after": after},
