@@ -31,6 +31,7 @@ from kmed.documents_cli import documents_app
 from kmed.keys_cli import keys_app
 from kmed.laws_cli import laws_app
 from kmed.qa_cli import qa_app
+from kmed.reindex_cli import reindex
 from kmed.rerank_cli import rerank_app
 from kmed.snapshot_cli import snapshot_app
 from retrieval.errors import KmedError
@@ -48,6 +49,7 @@ app.add_typer(qa_app, name="qa")
 app.add_typer(rerank_app, name="rerank")
 app.add_typer(keys_app, name="keys")
 app.add_typer(snapshot_app, name="snapshot")
+app.command()(reindex)
 
 
 @app.callback()

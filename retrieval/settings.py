@@ -84,6 +84,9 @@ class IndexSettings(BaseModel):
     qdrant_api_key: str | None = Field(default=None, description="API key for the Qdrant server.")
     shard_number: int = Field(default=1, ge=1, description="Shards of the server collection.")
     replication_factor: int = Field(default=1, ge=1, description="Replicas of the server collection.")
+    write_consistency_factor: int = Field(
+        default=1, ge=1, description="Replicas that must confirm a write (at most replication_factor)."
+    )
     snapshot_timeout_s: float = Field(
         default=600.0, gt=0, description="How long a Qdrant server may take to write or take in a snapshot."
     )

@@ -71,6 +71,7 @@ class ServerIndex:
     ) -> None:
         self.settings = settings
         self.collection = settings.collection
+        self._owns_client = client is None  # a client passed in is closed by whoever made it
         url = settings.qdrant_url or ":memory:"
         try:
             if client is not None:
@@ -82,7 +83,9 @@ class ServerIndex:
             else:
                 self._client = QdrantClient(path=url)
             self.local = url == ":memory:" or not url.startswith(("http://", "https://"))
-            exists = self._client.collection_exists(self.collection)
+            exists = self._client.collection_exists(self.collection) or any(  # an alias (re-indexing)
+                a.alias_name == self.collection for a in self._client.get_aliases().aliases
+            )
         except (ResponseHandlingException, UnexpectedResponse, ConnectionError) as exc:
             raise IndexUnavailable(f"cannot reach Qdrant at {url}: {exc}") from exc
         if not exists:
@@ -101,6 +104,7 @@ class ServerIndex:
             },
             shard_number=self.settings.shard_number,
             replication_factor=self.settings.replication_factor,
+            write_consistency_factor=self.settings.write_consistency_factor,
         )
         if self.local or not self.settings.payload_indexes:
             return
@@ -215,4 +219,5 @@ class ServerIndex:
         """Writes are durable when upsert returns."""
 
     def close(self) -> None:
-        self._client.close()
+        if self._owns_client:
+            self._client.close()
