@@ -44,6 +44,10 @@ response says which). A clause the question names (의료법 제33조제2항) jo
 label. Searches read the current version of each document, or the version in force on `as_of`.
 `POST /v1/ask` answers in Korean with a verified citation on every sentence, or abstains
 (근거를 찾지 못했습니다); `GET /` is a demo page with the embeddable widget (`/widget.js`).
+`POST /v1/citations/verify` checks the statute citations in a text against the version in force.
+`POST /v1/chat/completions` and `GET /v1/models` make kmed an OpenAI-compatible model (verified
+answers with a 근거 list and `message.reference`), and `/mcp` serves the MCP tools (search,
+get_clause, ask, verify_citations) over streamable HTTP.
 Uploads and jobs (role ingest), document removal and snapshots (role admin) need a key in the
 X-API-Key header; reads need one when the server sets KMED_AUTH__READ_REQUIRES_KEY.
 """
