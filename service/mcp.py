@@ -97,9 +97,9 @@ class AnswerResult(BaseModel):
     )
 
     @classmethod
-    def of(cls, result: Answer, searcher: Searcher) -> AnswerResult:
-        def clauses(ids: list[str]) -> list[ClauseResult]:
-            return [ClauseResult.of(get_clause(searcher, cid)) for cid in ids]
+    def of(cls, result: Answer, searcher: Searcher, as_of: date | None = None) -> AnswerResult:
+        def clauses(ids: list[str]) -> list[ClauseResult]:  # as they read in the version answered from
+            return [ClauseResult.of(get_clause(searcher, cid, as_of=as_of)) for cid in ids]
 
         return cls(
             answer=result.answer if not result.abstained else "근거를 찾지 못했습니다.",
@@ -217,7 +217,7 @@ def build_mcp(
                 cited=[c.clause_id for c in result.citations],
                 latency_ms=result.timings_ms.get("total"),
             )
-            return AnswerResult.of(result, a.searcher)
+            return AnswerResult.of(result, a.searcher, as_of)
 
         return await run(work)
 
