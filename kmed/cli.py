@@ -9,6 +9,7 @@ function and prints. Errors become one clean line and an exit code:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 import sys
@@ -536,25 +537,14 @@ def mcp(data_dir: DataDir = None) -> None:
 
     settings = settings_for(data_dir)
     configure_logging(settings.server)
-    searcher: list[Any] = []
-
-    def open_searcher() -> Any:
-        if not searcher:  # opened on the first call: a client lists the tools before any index work
-            searcher.append(build_searcher(settings))
-        return searcher[0]
-
-    answerer: list[Any] = []
-
-    def open_answerer() -> Any:
-        if not answerer:
-            answerer.append(build_answerer(settings, open_searcher()))
-        return answerer[0]
-
+    # opened on the first call: a client lists the tools before any index work
+    open_searcher = functools.cache(lambda: build_searcher(settings))
+    open_answerer = functools.cache(lambda: build_answerer(settings, open_searcher()))
     try:
         build_mcp(open_searcher, open_answerer, settings).run("stdio")
     finally:
-        if searcher:
-            searcher[0].index.close()
+        if open_searcher.cache_info().currsize:
+            open_searcher().index.close()
 
 
 if __name__ == "__main__":

@@ -76,6 +76,11 @@ def point_id(clause_id_: str) -> str:
     return str(uuid.uuid5(_POINT_NAMESPACE, clause_id_))
 
 
+def clause_url(doc_type: str, level: str, law: str, article: str | None) -> str | None:
+    """The clause's page on law.go.kr: statutes only, and not a hospital's own rules (내규)."""
+    return law_go_kr_url(law, article) if doc_type == "statute" and level != "내규" else None
+
+
 def law_go_kr_url(law: str, article: str | None = None) -> str:
     """Link to the law (and article) on 국가법령정보센터; law.go.kr resolves titles without spaces."""
     from urllib.parse import quote

@@ -24,7 +24,7 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from retrieval.citations import law_go_kr_url
+from retrieval.citations import clause_url
 from retrieval.errors import IndexUnavailable, InvalidQuery, KmedError, NotFound
 from retrieval.models import SearchFilters
 from retrieval.redact import redact
@@ -52,9 +52,9 @@ METADATA_KEYS = (
 def clause_node(fields: dict[str, Any], score: float | None) -> NodeWithScore:
     """One clause (as a `Clause` dump or the API's clause object) as a scored node."""
     metadata = {k: fields.get(k) for k in METADATA_KEYS}
-    if fields.get("url") is None and fields.get("doc_type") == "statute" and fields.get("level") != "내규":
-        fields = {**fields, "url": law_go_kr_url(str(fields["law"]), str(fields["article"]))}
-    metadata["url"] = fields.get("url")
+    metadata["url"] = fields.get("url") or clause_url(
+        str(fields["doc_type"]), str(fields.get("level") or ""), str(fields["law"]), str(fields["article"])
+    )
     node = TextNode(
         id_=str(fields["clause_id"]),
         text=str(fields["text"]),

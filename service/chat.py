@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette import EventSourceResponse
 
 from retrieval.answer import Answer, Answerer, Citation, answer
-from retrieval.citations import law_go_kr_url
+from retrieval.citations import clause_url
 from retrieval.errors import KmedError
 from retrieval.models import SearchFilters
 from retrieval.search import validate_question
@@ -87,8 +87,8 @@ class ChatRequest(BaseModel):
 
 
 def _link(citation: Citation, base: str) -> str | None:
-    if citation.doc_type == "statute":  # a hospital's own rules (내규) are not on law.go.kr
-        return law_go_kr_url(citation.law, citation.article) if citation.level != "내규" else None
+    if citation.doc_type == "statute":
+        return clause_url(citation.doc_type, citation.level, citation.law, citation.article)
     if citation.page_start:
         return f"{base}/v1/clauses/{citation.clause_id}/page.png"
     return None

@@ -26,7 +26,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import BaseModel, Field
 
 from retrieval.answer import Answer, Answerer, answer
-from retrieval.citations import law_go_kr_url
+from retrieval.citations import clause_url
 from retrieval.citecheck import CitationReport
 from retrieval.citecheck import verify_citations as check_citations
 from retrieval.errors import KmedError
@@ -46,6 +46,11 @@ INSTRUCTIONS = (
 )
 _CLAUSE_ID = re.compile(r"^[sg]-[\w.-]+$")
 T = TypeVar("T")
+# the filters `search` and `ask` share
+Law = Annotated[str | None, Field(description="법령 또는 지침 제목으로 좁히기, e.g. 의료법")]
+Level = Annotated[Literal["법률", "시행령", "시행규칙"] | None, Field(description="법령 단계")]
+DocType = Annotated[Literal["statute", "guideline"] | None, Field(description="문서 종류")]
+AsOf = Annotated[date | None, Field(description="이 날 시행되던 판으로 (기본: 현재)")]
 
 
 class ClauseResult(BaseModel):
@@ -66,8 +71,7 @@ class ClauseResult(BaseModel):
 
     @classmethod
     def of(cls, clause: Clause, score: float | None = None) -> ClauseResult:
-        on_law_go_kr = clause.doc_type == "statute" and clause.level != "내규"
-        url = law_go_kr_url(clause.law, clause.article) if on_law_go_kr else None
+        url = clause_url(clause.doc_type, clause.level, clause.law, clause.article)
         return cls(
             **clause.model_dump(include=set(cls.model_fields) - {"url", "score"}), url=url, score=score
         )
@@ -152,10 +156,10 @@ def build_mcp(
     async def search(
         question: Annotated[str, Field(description="질문 (Korean), e.g. 처방전 대리수령 신청서 보관 기간")],
         k: Annotated[int, Field(ge=1, le=MAX_K, description="결과 수")] = 5,
-        law: Annotated[str | None, Field(description="법령 또는 지침 제목, e.g. 의료법")] = None,
-        level: Annotated[Literal["법률", "시행령", "시행규칙"] | None, Field(description="법령 단계")] = None,
-        doc_type: Annotated[Literal["statute", "guideline"] | None, Field(description="문서 종류")] = None,
-        as_of: Annotated[date | None, Field(description="이 날 시행되던 판에서 찾기")] = None,
+        law: Law = None,
+        level: Level = None,
+        doc_type: DocType = None,
+        as_of: AsOf = None,
     ) -> SearchResult:
         text = redact(question, patterns).text
 
@@ -201,10 +205,10 @@ def build_mcp(
     )
     async def ask(
         question: Annotated[str, Field(description="질문 (Korean)")],
-        law: Annotated[str | None, Field(description="법령 또는 지침 제목으로 좁히기")] = None,
-        level: Annotated[Literal["법률", "시행령", "시행규칙"] | None, Field(description="법령 단계")] = None,
-        doc_type: Annotated[Literal["statute", "guideline"] | None, Field(description="문서 종류")] = None,
-        as_of: Annotated[date | None, Field(description="이 날 시행되던 판으로 답하기")] = None,
+        law: Law = None,
+        level: Level = None,
+        doc_type: DocType = None,
+        as_of: AsOf = None,
     ) -> AnswerResult:
         def work() -> AnswerResult:
             a = answerer()

@@ -7,7 +7,7 @@ from typing import Self
 
 from pydantic import BaseModel, Field
 
-from retrieval.citations import law_go_kr_url
+from retrieval.citations import clause_url
 from retrieval.lookup import Resolved
 from retrieval.models import Box, Clause, Hit, Item, Recommendation, Reference
 
@@ -45,9 +45,7 @@ class ClauseOut(BaseModel):
 
     @classmethod
     def of(cls, clause: Clause) -> Self:
-        # a hospital's own rules (내규) are not on law.go.kr
-        on_law_go_kr = clause.doc_type == "statute" and clause.level != "내규"
-        url = law_go_kr_url(clause.law, clause.article) if on_law_go_kr else None
+        url = clause_url(clause.doc_type, clause.level, clause.law, clause.article)
         return cls(**clause.model_dump(include=set(cls.model_fields) - {"url"}), url=url)
 
 
