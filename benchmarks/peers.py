@@ -37,6 +37,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from measure import rss_mib
+
 from retrieval.evaluation import QAItem, load_qa, matches
 from retrieval.index import clause_from_payload
 from retrieval.models import Clause
@@ -47,11 +49,6 @@ from retrieval.settings import Settings, load_settings
 KS = (1, 5, 10)
 _HEADING = re.compile(r"^#{2,6}\s*(제\d+조(?:의\d+)?)", re.MULTILINE)
 _TITLE = re.compile(r"^제목:\s*(.+)$", re.MULTILINE)
-
-
-def rss_mib() -> float:
-    pages = int(Path("/proc/self/statm").read_text().split()[1])
-    return pages * 4096 / 2**20
 
 
 @dataclass

@@ -34,9 +34,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from measure import rss_mib
 
 from retrieval.index import EdgeIndex, IndexPoint, ServerIndex
-from retrieval.index.schema import DENSE, DENSE_ARTICLE, SPARSE, SPARSE_ARTICLE, SPARSE_MORPH
+from retrieval.index.schema import (
+    CLAUSE_ID,
+    DENSE,
+    DENSE_ARTICLE,
+    RECORD_KEY,
+    SPARSE,
+    SPARSE_ARTICLE,
+    SPARSE_MORPH,
+)
 from retrieval.models import SearchFilters
 from retrieval.settings import CORPORA_DIR, IndexSettings, load_settings
 from retrieval.sparse import SparseVector
@@ -57,7 +66,7 @@ def _source(data_dir: Path, n_queries: int, out: Path) -> None:
     rows = [json.loads(line) for line in (CORPORA_DIR / "train" / "questions.jsonl").open(encoding="utf-8")]
     questions = [r["question"] for r in rows if r.get("fold") == "val"][:n_queries]
     plans = [
-        plan_query(searcher, q, k=10, mode=settings.search.mode, filters=SearchFilters(), versions=None)
+        plan_query(searcher, q, k=10, mode="hybrid", filters=SearchFilters(), versions=None)
         for q in questions
     ]
     shard = searcher.index._shard  # type: ignore[attr-defined]  # a benchmark may read the engine
@@ -70,14 +79,21 @@ def _source(data_dir: Path, n_queries: int, out: Path) -> None:
         for r in page:
             payload = r.payload or {}
             vectors = r.vector or {}
-            if payload.get("record") or DENSE not in vectors:
+            if payload.get(RECORD_KEY) or DENSE not in vectors:
                 continue  # registry records and the meta point; 부칙 without dense vectors
-            points.append({"payload": payload, "vectors": vectors})
+            points.append({"payload": payload, "vectors": {k: _plain(v) for k, v in vectors.items()}})
         if offset is None:
             break
     searcher.index.close()
     with out.open("wb") as fh:
         pickle.dump({"points": points, "plans": plans}, fh)
+
+
+def _plain(v: Any) -> list[float] | SparseVector:
+    """The engine's vector objects as picklable ones."""
+    if hasattr(v, "indices"):
+        return SparseVector(list(v.indices), list(v.values))
+    return list(v)
 
 
 def _sparse(v: Any) -> tuple[list[int], list[float]]:
@@ -113,7 +129,7 @@ def _synthesise(
     for j, (b, o) in enumerate(zip(base, other, strict=True)):
         n = start + j
         payload = dict(b["payload"])
-        payload["clause_id"] = f"{payload['clause_id']}~{n}"
+        payload[CLAUSE_ID] = f"{payload[CLAUSE_ID]}~{n}"
         vec = b["vectors"]
         ovec = o["vectors"]
         out.append(
@@ -132,13 +148,6 @@ def _synthesise(
     return out
 
 
-def _rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def _disk_mib(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
 
@@ -150,7 +159,7 @@ def _child(source: Path, backend: str, size: int, work: Path, max_build_s: float
     dim = len(points[0]["vectors"][DENSE])
     path = work / f"{backend}-{size}"
     shutil.rmtree(path, ignore_errors=True)
-    rss0 = _rss_mib()
+    rss0 = rss_mib()
     index: Any
     if backend == "edge":
         index = EdgeIndex(path, dim=dim, create=True)
@@ -187,8 +196,8 @@ def _child(source: Path, backend: str, size: int, work: Path, max_build_s: float
     result.update(
         query_p50_ms=round(took[len(took) // 2], 1),
         query_p95_ms=round(took[int(len(took) * 0.95)], 1),
-        rss_mib=round(_rss_mib()),
-        rss_index_mib=round(_rss_mib() - rss0),
+        rss_mib=round(rss_mib()),
+        rss_index_mib=round(rss_mib() - rss0),
         peak_rss_mib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     )
     index.close()

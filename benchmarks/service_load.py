@@ -25,15 +25,9 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+from measure import rss_mib
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
 
 
 def free_port() -> int:
@@ -77,7 +71,7 @@ def main() -> None:
             time.sleep(0.5)
         with httpx.Client(base_url=base, timeout=60) as warm:  # load the models before measuring
             warm.post("/v1/ask", json={"question": questions[0]})
-        before = rss_mib(server.pid)
+        before = round(rss_mib(server.pid), 1)
         latencies: dict[str, list[float]] = {"search": [], "ask": []}
         statuses: Counter[str] = Counter()
         lock = threading.Lock()
@@ -110,7 +104,7 @@ def main() -> None:
         for t in threads:
             t.join()
         elapsed = time.monotonic() - t0
-        after = rss_mib(server.pid)
+        after = round(rss_mib(server.pid), 1)
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=60)
