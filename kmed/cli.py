@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import ValidationError
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, TaskID
 from rich.table import Table
 
 if TYPE_CHECKING:  # ingest is imported by the ingest command only, to keep start-up light
@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # ingest is imported by the ingest command only, to keep star
     from ingest.pipeline import FileResult
     from retrieval.evaluation import AnswerReport
 
-from kmed.console import DataDir, err, fail, ingest_table, out, pages_cell, settings_for
+from kmed.console import DataDir, err, fail, ingest_columns, ingest_table, out, pages_cell, settings_for
 from kmed.documents_cli import documents_app
 from kmed.keys_cli import keys_app
 from kmed.laws_cli import laws_app
@@ -146,23 +146,30 @@ def ingest_files(files: list[Path], settings: Settings, *, meta: GuidelineMeta |
     from retrieval.runtime import build_dense, build_encoder, open_for_writing
 
     try:
-        embedder = build_dense(settings)
+        embedder = build_dense(settings, bulk=True)
         index = open_for_writing(settings, embedder)
     except KmedError as exc:
         return fail(exc).exit_code
     encoder = build_encoder(settings)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=True) as progress:
-        task = progress.add_task("parsing", total=None)
+    with Progress(*ingest_columns(), console=err, transient=True) as progress:
+        overall = progress.add_task("parsing", total=None)
+        current: list[TaskID] = []  # the file being embedded, shown under the overall bar
 
         def on_file(result: FileResult) -> None:
             progress.console.print(_file_line(result))
+            while current:
+                progress.remove_task(current.pop())
+
+        def on_document(path: Path, units: int) -> None:
+            current.append(progress.add_task(f"  {path.name}", total=units))
 
         def on_progress(n: int) -> None:
-            progress.update(task, description="embedding clauses", advance=n)
+            progress.update(overall, description="all files", advance=n)
+            for task in current:
+                progress.update(task, advance=n)
 
         def on_start(total: int) -> None:
-            progress.update(task, total=total)
+            progress.update(overall, total=total)
 
         report = ingest_paths(
             files,
@@ -173,6 +180,7 @@ def ingest_files(files: list[Path], settings: Settings, *, meta: GuidelineMeta |
             meta=meta,
             on_start=on_start,
             on_file=on_file,
+            on_document=on_document,
             on_progress=on_progress,
             embed_supplementary=settings.index.embed_supplementary,
             cited_context=settings.index.cited_context,

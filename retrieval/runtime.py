@@ -29,8 +29,9 @@ def build_encoder(settings: Settings) -> SparseEncoder:
     return SparseEncoder(tokenizer, settings.text)
 
 
-def build_dense(settings: Settings) -> Embedder:
-    return build_embedder(settings.embedding, settings.cache_dir or settings.data_dir / "cache")
+def build_dense(settings: Settings, *, bulk: bool = False) -> Embedder:
+    """The dense embedder; `bulk` for ingestion (passages in parallel workers, see build_embedder)."""
+    return build_embedder(settings.embedding, settings.cache_dir or settings.data_dir / "cache", bulk=bulk)
 
 
 def _meta_path(settings: Settings) -> Path:

