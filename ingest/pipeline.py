@@ -168,6 +168,7 @@ def ingest_paths(
     meta: GuidelineMeta | None = None,
     on_start: Callable[[int], None] | None = None,
     on_file: Callable[[FileResult], None] | None = None,
+    on_document: Callable[[Path, int], None] | None = None,
     on_progress: Progress | None = None,
     embed_supplementary: bool = False,
     cited_context: bool = True,
@@ -175,6 +176,9 @@ def ingest_paths(
     """Parse, resolve, embed and commit every file; never raises for a bad file.
 
     `meta` overrides what is read from guideline PDFs (title, issuer, version, dates).
+    Callbacks, in order: on_start(units in all parsed files); per parsed file on_document(path,
+    its units), on_progress(units done) as they are written, then on_file(result); a file that
+    fails to parse gets only on_file.
     """
     report = IngestReport()
     parsed, failed = parse_files(discover(paths), pdf=pdf, meta=meta, spacer=encoder.tokenizer.space)
@@ -190,6 +194,8 @@ def ingest_paths(
         units = [*doc.clauses, *doc.supplementary]
         if doc.doc_type == "statute":
             units = resolve_references(units, known)
+        if on_document:
+            on_document(result.path, len(units))
         write_document(
             doc,
             units,

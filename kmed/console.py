@@ -11,7 +11,17 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 from retrieval.errors import ConfigurationError, IndexUnavailable, InvalidQuery, KmedError, NotFound
 from retrieval.settings import Settings, load_settings
@@ -63,3 +73,23 @@ def ingest_table(title: str, rows: Iterable[Sequence[object]]) -> Table:
     for row in rows:
         table.add_row(*(str(cell) for cell in row))
     return table
+
+
+class RateColumn(ProgressColumn):
+    """Clauses per second over the last half minute (rich's windowed speed estimate)."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.1f} clauses/s" if speed else "… clauses/s", style="progress.data.speed")
+
+
+def ingest_columns() -> tuple[ProgressColumn, ...]:
+    """An ingestion bar: what, how far, clauses per second, time left, time taken."""
+    return (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeRemainingColumn(),
+        TimeElapsedColumn(),
+    )

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 import httpx
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 
-from kmed.console import err, ingest_table, out, pages_cell
+from kmed.console import err, ingest_columns, ingest_table, out, pages_cell
 
 
 def remote_ingest(files: list[Path], server: str, key: str | None, form: dict[str, str]) -> int:
@@ -33,8 +33,7 @@ def remote_ingest(files: list[Path], server: str, key: str | None, form: dict[st
             err.print(f"[red]error:[/red] {server} refused the upload ({response.status_code}): {said}")
             return 2
         job = response.json()
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=err, transient=True) as progress:
+        with Progress(*ingest_columns(), console=err, transient=True) as progress:
             task = progress.add_task("queued", total=None)
             while job["status"] in ("queued", "running"):
                 time.sleep(0.5)

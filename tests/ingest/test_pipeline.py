@@ -73,3 +73,49 @@ def test_rule_is_found_through_the_act_clause_it_cites(
     assert "시험보건법 제7조의2제2항" in labels
     # 시행규칙 제2조의2① says only "법 제7조의2제2항에 따라 기록을 작성": the word comes from the Act
     assert ("시험보건법 시행규칙 제2조의2제1항" in labels) is cited_context
+
+
+def test_callbacks_follow_each_file_from_start_to_result(tmp_path: Path) -> None:
+    """What the progress bars are drawn from: the total, then per file its units, the units as
+    they are written (summing to them), and its result; a file that fails gets only its result."""
+    from tests.fakes import CountingEmbedder
+
+    act = tmp_path / "act.md"
+    act.write_text(PARENT_ACT, encoding="utf-8")
+    broken = tmp_path / "broken.xml"
+    broken.write_text("<법령><조문단위>", encoding="utf-8")
+    settings = load_settings(data_dir=tmp_path / "data")
+    embedder = CountingEmbedder()
+    index = open_for_writing(settings, embedder)  # type: ignore[arg-type]
+    events: list[str] = []  # "start N", "document NAME N", "progress N", "file NAME STATUS"
+
+    def run() -> list[list[str]]:
+        events.clear()
+        ingest_paths(
+            [act, broken, DATA / "statute_sample.md"],
+            index=index,
+            embedder=embedder,  # type: ignore[arg-type]
+            encoder=build_encoder(settings),
+            on_start=lambda total: events.append(f"start {total}"),
+            on_document=lambda path, units: events.append(f"document {path.name} {units}"),
+            on_progress=lambda n: events.append(f"progress {n}"),
+            on_file=lambda result: events.append(f"file {result.path.name} {result.status}"),
+        )
+        return [e.split() for e in events]
+
+    seen = run()
+    assert seen[0] == ["file", "broken.xml", "failed"]
+    assert seen[1][0] == "start"
+    documents = [(i, e[1], int(e[2])) for i, e in enumerate(seen) if e[0] == "document"]
+    assert [name for _, name, _ in documents] == ["act.md", "statute_sample.md"]
+    assert int(seen[1][1]) == sum(units for _, _, units in documents)
+    for start, name, units in documents:
+        end = seen.index(["file", name, "new"])
+        assert sum(int(e[1]) for e in seen[start:end] if e[0] == "progress") == units
+    calls = len(embedder.calls)
+    # unchanged on a second run: the bars still reach their totals, nothing is embedded
+    seen = run()
+    assert sum(int(e[1]) for e in seen if e[0] == "progress") == int(seen[1][1])
+    assert {e[2] for e in seen if e[0] == "file"} == {"failed", "unchanged"}
+    assert len(embedder.calls) == calls
+    index.close()
