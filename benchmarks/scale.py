@@ -2,7 +2,8 @@
 real index, and measure build, optimize, query latency, memory and disk at each size.
 
     .venv/bin/python benchmarks/scale.py --data-dir <statute index> --sizes 100000 300000 1000000 \
-        [--backends edge local] [--work DIR] [--queries 100] [--max-build-s 3600]
+        [--backends edge local] [--local-sizes 100000] [--work DIR] [--queries 100] \
+        [--local-queries 10] [--max-build-s 3600]
 
 Synthesis: each new point copies a real point's payload under a unique clause id and id; its two
 dense vectors are the real ones plus Gaussian noise (cosine ≈ 0.95 to the original,
@@ -10,7 +11,9 @@ re-normalised); its three sparse vectors are the real point's terms recombined w
 point's (half of the other's terms, weights kept). So the term statistics (IDF, posting lengths)
 and the payload sizes stay those of the real corpus while no two points are equal.
 
-Each (backend, size) runs in its own child process, so its peak RSS is its own. The queries are
+Each backend runs in its own child process, which grows one index through the sizes in turn and
+measures at each: build is the cumulative upsert time (synthesis excluded), optimize the time to
+index what was added since the last size, RSS that of the child. The queries are
 the plans `kmed search` sends (5-leg RRF: dense, sparse, article dense/sparse, morphemes) for
 questions of our own validation fold, embedded once in the parent; the index is queried through
 the same `Index.query` the service uses. Backends: `edge` (Qdrant Edge, the default embedded
@@ -152,40 +155,13 @@ def _disk_mib(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
 
 
-def _child(source: Path, backend: str, size: int, work: Path, max_build_s: float) -> dict[str, Any]:
-    with source.open("rb") as fh:
-        data = pickle.load(fh)
-    points, plans = data["points"], data["plans"]
-    dim = len(points[0]["vectors"][DENSE])
-    path = work / f"{backend}-{size}"
-    shutil.rmtree(path, ignore_errors=True)
-    rss0 = rss_mib()
-    index: Any
-    if backend == "edge":
-        index = EdgeIndex(path, dim=dim, create=True)
-    else:
-        index = ServerIndex(IndexSettings(qdrant_url=str(path)), dim=dim, create=True)
-    rng = np.random.default_rng(size)
-    started = time.perf_counter()
-    synth = 0.0
-    written = 0
-    while written < size:
-        t0 = time.perf_counter()
-        batch = _synthesise(points, written, min(BATCH, size - written), rng)
-        synth += time.perf_counter() - t0
-        index.upsert(batch)
-        written += len(batch)
-        if time.perf_counter() - started > max_build_s:
-            break
-    build = time.perf_counter() - started - synth
-    result: dict[str, Any] = {"backend": backend, "points": written, "build_s": round(build, 1)}
-    if written < size:
-        result["stopped"] = f"build passed {max_build_s:.0f} s at {written} points"
+def _measure(index: Any, plans: list[Any], path: Path, n_queries: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     index.optimize()
     index.flush()
-    result["optimize_s"] = round(time.perf_counter() - t0, 1)
-    for plan in plans[:5]:
+    result: dict[str, Any] = {"optimize_s": round(time.perf_counter() - t0, 1)}
+    plans = plans[:n_queries]
+    for plan in plans[: min(5, len(plans))]:
         index.query(plan)
     took = []
     for plan in plans:
@@ -194,16 +170,51 @@ def _child(source: Path, backend: str, size: int, work: Path, max_build_s: float
         took.append((time.perf_counter() - t0) * 1000)
     took.sort()
     result.update(
+        queries=len(took),
         query_p50_ms=round(took[len(took) // 2], 1),
-        query_p95_ms=round(took[int(len(took) * 0.95)], 1),
+        query_p95_ms=round(took[min(len(took) - 1, int(len(took) * 0.95))], 1),
         rss_mib=round(rss_mib()),
-        rss_index_mib=round(rss_mib() - rss0),
         peak_rss_mib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        disk_mib=round(_disk_mib(path)),
     )
-    index.close()
-    result["disk_mib"] = round(_disk_mib(path))
-    shutil.rmtree(path, ignore_errors=True)
     return result
+
+
+def _child(
+    source: Path, backend: str, sizes: list[int], work: Path, max_build_s: float, n_queries: int
+) -> None:
+    """Grow one index through the sizes, measuring at each; one JSON line per size."""
+    with source.open("rb") as fh:
+        data = pickle.load(fh)
+    points, plans = data["points"], data["plans"]
+    dim = len(points[0]["vectors"][DENSE])
+    path = work / backend
+    shutil.rmtree(path, ignore_errors=True)
+    index: Any
+    if backend == "edge":
+        index = EdgeIndex(path, dim=dim, create=True)
+    else:
+        index = ServerIndex(IndexSettings(qdrant_url=str(path)), dim=dim, create=True)
+    rng = np.random.default_rng(0)
+    build = 0.0
+    written = 0
+    for size in sorted(sizes):
+        while written < size and build < max_build_s:
+            batch = _synthesise(points, written, min(BATCH, size - written), rng)
+            t0 = time.perf_counter()
+            index.upsert(batch)
+            build += time.perf_counter() - t0
+            written += len(batch)
+        result: dict[str, Any] = {"backend": backend, "points": written, "build_s": round(build, 1)}
+        if written < size:
+            result["stopped"] = f"building passed {max_build_s:.0f} s at {written} points"
+        result.update(_measure(index, plans, path, n_queries))
+        sys.stdout.write(json.dumps(result) + "\n")
+        sys.stdout.flush()
+        if written < size:
+            break
+    index.close()
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def main() -> None:
@@ -211,53 +222,35 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, help="a real index to synthesise from")
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
     parser.add_argument("--backends", nargs="+", choices=["edge", "local"], default=["edge", "local"])
+    parser.add_argument("--local-sizes", type=int, nargs="+", help="sizes for local mode (default: --sizes)")
     parser.add_argument("--work", type=Path, help="where the indexes are built (default: a temp folder)")
     parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--local-queries", type=int, default=10, help="local mode takes seconds a query")
     parser.add_argument("--max-build-s", type=float, default=3600)
-    parser.add_argument("--child", nargs=3, metavar=("SOURCE", "BACKEND", "SIZE"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs="+", metavar="ARG", help=argparse.SUPPRESS)
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="kmed-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     if args.child:
-        source, backend, size = args.child
-        result = _child(Path(source), backend, int(size), work, args.max_build_s)
-        sys.stdout.write(json.dumps(result) + "\n")
+        source, backend, queries, *sizes = args.child
+        _child(Path(source), backend, [int(x) for x in sizes], work, args.max_build_s, int(queries))
         return
     if args.data_dir is None:
         parser.error("--data-dir is required")
     source = work / "source.pickle"
     _source(args.data_dir, args.queries, source)
     for backend in args.backends:
-        for size in args.sizes:
-            proc = subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--child",
-                    str(source),
-                    backend,
-                    str(size),
-                    "--work",
-                    str(work),
-                    "--max-build-s",
-                    str(args.max_build_s),
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            line = proc.stdout.strip().splitlines()[-1:] if proc.stdout.strip() else []
-            if proc.returncode != 0 or not line:
-                tail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
-                sys.stdout.write(
-                    json.dumps(
-                        {"backend": backend, "points": size, "failed": f"exit {proc.returncode}: {tail[0]}"}
-                    )
-                    + "\n"
-                )
-            else:
-                sys.stdout.write(line[0] + "\n")
-            sys.stdout.flush()
+        sizes = args.local_sizes or args.sizes if backend == "local" else args.sizes
+        queries = args.local_queries if backend == "local" else args.queries
+        child = [str(source), backend, str(queries), *map(str, sizes)]
+        cmd = [sys.executable, __file__, "--work", str(work), "--max-build-s", str(args.max_build_s)]
+        proc = subprocess.run([*cmd, "--child", *child], capture_output=True, text=True, check=False)
+        sys.stdout.write(proc.stdout)
+        if proc.returncode != 0:
+            tail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
+            failed = {"backend": backend, "failed": f"exit {proc.returncode}: {tail[0]}"}
+            sys.stdout.write(json.dumps(failed) + "\n")
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":
