@@ -173,3 +173,26 @@ def test_rerank_train_writes_models_that_load_and_serve(data_dir: Path, tmp_path
     too_few.write_text("\n".join(qa.read_text(encoding="utf-8").splitlines()[:4]), encoding="utf-8")
     refused = runner.invoke(app, ["rerank", "train", str(too_few), "--data-dir", str(data_dir)])
     assert refused.exit_code == 2 and "at least 10 answerable" in refused.output
+
+
+def test_ingest_bar_shows_clauses_per_second_and_time_left() -> None:
+    """The columns `kmed ingest` draws, rendered by rich to a terminal-like console."""
+    import io
+    import re
+    import time
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from kmed.console import ingest_columns
+
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=200, color_system=None)
+    with Progress(*ingest_columns(), console=console, auto_refresh=False) as progress:
+        task = progress.add_task("all files", total=100)
+        for _ in range(4):
+            time.sleep(0.05)
+            progress.update(task, advance=10)
+        progress.refresh()
+    shown = screen.getvalue()
+    assert re.search(r"40/100 +[\d,.]+ clauses/s 0:00:0\d", shown), shown
